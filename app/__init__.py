@@ -1,0 +1,122 @@
+"""The app factory: one Flask application serving the backoffice, its REST API and the
+administrators' console, all over the same declarative models."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, has_request_context, request, session
+from flask_appbuilder import AppBuilder
+from flask_appbuilder.models.sqla.base import SQLA
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+
+BASE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
+
+db = SQLA()
+migrate = Migrate()
+csrf = CSRFProtect()
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, static_folder="static", static_url_path="/assets",
+                template_folder="templates")
+    app.config.from_object("config")
+    if overrides:
+        app.config.update(overrides)
+    os.makedirs(app.config.get("INSTANCE_DIR", os.path.join(BASE_DIR, "instance")),
+                exist_ok=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    app.jinja_loader = ChoiceLoader([
+        app.jinja_loader,
+        PrefixLoader({"reports": FileSystemLoader(app.config["REPORTS_DIR"])}),
+    ])
+    csrf.init_app(app)
+
+    from app.engine import guard, textindex
+
+    guard.install()
+    textindex.install()
+
+    import models  # noqa: F401 - registers every record type
+    from app.security import SecurityManager
+    from views import MENUS, register_all
+    from views.home import HomeView
+
+    appbuilder = AppBuilder(security_manager_class=SecurityManager, indexview=HomeView,
+                            base_template="engine/layout.html")
+    with app.app_context():
+        db.init_app(app)
+        _sqlite_pragmas(app)
+        appbuilder.init_app(app, db.session)
+        from app.engine.views import EngineUtilView
+
+        appbuilder.add_view_no_menu(EngineUtilView)
+        register_all(appbuilder, MENUS)
+        from app.admin_console import init_admin
+
+        init_admin(app, db)
+    migrate.init_app(app, db, directory=os.path.join(BASE_DIR, "migrations"),
+                     render_as_batch=True, compare_type=True)
+    _locale_from_request(app)
+    _template_helpers(app)
+    from app.cli import register_cli
+
+    register_cli(app)
+    logging.getLogger("xhtml2pdf").setLevel(logging.ERROR)
+    return app
+
+
+def _sqlite_pragmas(app) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(db.engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+
+def _locale_from_request(app) -> None:
+    """API clients choose the language with ?_l_=en or Accept-Language; browsers keep the
+    language they switched to (FAB stores it in the session); the default is zh_CN."""
+    babel = app.extensions["babel"]
+    fab_selector = babel.locale_selector
+    languages = app.config["LANGUAGES"]
+
+    def select_locale():
+        if not has_request_context():
+            return app.config["BABEL_DEFAULT_LOCALE"]
+        arg = request.args.get("_l_")
+        if arg in languages:
+            return arg
+        if session.get("locale") in languages:
+            return session["locale"]
+        if request.path.startswith("/api/"):
+            best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+            if best == "en":
+                return "en"
+            return app.config["BABEL_DEFAULT_LOCALE"]
+        return fab_selector()
+
+    babel.locale_selector = select_locale
+
+
+def _template_helpers(app) -> None:
+    from app.engine import attachments, present
+    from app.engine.policy import ROLE_LABELS
+
+    @app.context_processor
+    def helpers():
+        return {
+            "present": present,
+            "present_size": attachments.human_size,
+            "role_label": lambda r: ROLE_LABELS.get(r, r),
+        }

@@ -1,0 +1,54 @@
+"""The declarative engine.  A record type is declared with what this package exports:
+
+    from app.engine import Record, ChildRecord, field, children, workflow_state, Workflow, ...
+
+and the engine generates its list and search screens, forms, workflow buttons, history, print,
+REST API, admin-console view and notifications.  See docs/extending.md.
+"""
+
+from . import validators
+from .fields import (
+    AttachmentSlot,
+    Picker,
+    Print,
+    Related,
+    Screen,
+    Search,
+    Section,
+    children,
+    field,
+    numeric,
+)
+from .numbering import Numbering
+from .policy import (
+    ADMIN,
+    ALL,
+    COMMERCE,
+    CUSTOMS,
+    ENTERPRISE,
+    INSTITUTION,
+    Own,
+    Refused,
+    Where,
+)
+from .record import ChildRecord, Record, now
+from .workflow import (
+    ANY,
+    COPY,
+    DELETE,
+    SAVE,
+    STATE,
+    Input,
+    State,
+    Transition,
+    Workflow,
+    workflow_state,
+)
+
+__all__ = [
+    "ADMIN", "ALL", "ANY", "COMMERCE", "COPY", "CUSTOMS", "DELETE", "ENTERPRISE", "INSTITUTION",
+    "SAVE", "STATE", "AttachmentSlot", "ChildRecord", "Input", "Numbering", "Own", "Picker",
+    "Print", "Record", "Refused", "Related", "Screen", "Search", "Section", "State",
+    "Transition", "Where", "Workflow", "children", "field", "now", "numeric", "validators",
+    "workflow_state",
+]

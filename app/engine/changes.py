@@ -1,0 +1,372 @@
+"""The one write path for submitted data: HTML forms, REST API, Excel import, batch edits.
+
+``apply()`` takes a nested dict (``{"field": value, "goods": [{"id": 1, "specs": [...]}, ...]}``),
+refuses every change the policy forbids (a grey field posted with a different value, a child
+table that is locked), coerces and validates formats, and only then sets attributes.  It raises
+:class:`ValidationErrors` (field path -> messages) or :class:`policy.Refused`; the caller rolls
+the session back, so a refused submission stores nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections import defaultdict
+
+from flask_babel import gettext as _
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, inspect
+
+from . import codelists, policy
+from .fields import ChildSpec, FieldSpec
+from .history import _same
+
+TRUE_VALUES = {"y", "on", "true", "1", "yes", "是"}
+FALSE_VALUES = {"n", "off", "false", "0", "no", "否", ""}
+IGNORED_KEYS = {"id", "status_label", "created_at", "updated_at", "created_by_id",
+                "updated_by_id", "_links", "attachments", "csrf_token"}
+
+
+class ValidationErrors(Exception):
+    """Field path -> list of messages; ``_record`` holds errors of the whole record."""
+
+    status = 422
+
+    def __init__(self, errors: dict[str, list[str]], message: str | None = None):
+        self.errors = {k: [str(m) for m in v] for k, v in errors.items() if v}
+        self.message = message or _("请检查标红的字段")
+        super().__init__(self.message)
+
+    def summary(self, labels: dict[str, str] | None = None) -> str:
+        parts = []
+        for path, msgs in self.errors.items():
+            label = (labels or {}).get(path, path)
+            parts.append(f"{label}: {'; '.join(msgs)}" if path != "_record" else "; ".join(msgs))
+        return "; ".join(parts)
+
+
+class Stale(policy.Refused):
+    status = 409
+
+
+def coerce(session, spec: FieldSpec, coltype, raw):
+    """Turn a submitted value (form string or JSON value) into the column's Python value."""
+    if isinstance(coltype, Boolean):
+        if isinstance(raw, bool):
+            return raw
+        if raw is None:
+            return False
+        s = str(raw).strip().lower()
+        if s in TRUE_VALUES:
+            return True
+        if s in FALSE_VALUES:
+            return False
+        raise ValueError(_("请选择是或否"))
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return None
+    if isinstance(coltype, Integer):
+        if isinstance(raw, bool):
+            raise ValueError(_("请输入整数"))
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise ValueError(_("请输入整数")) from None
+        if isinstance(spec.choices, list) and str(value) not in {str(c) for c, _l in spec.choices}:
+            raise ValueError(_("「%(code)s」不是有效的选项", code=value))
+        return value
+    if isinstance(coltype, Numeric):
+        try:
+            value = decimal.Decimal(str(raw).strip().replace(",", ""))
+        except decimal.InvalidOperation:
+            raise ValueError(_("请输入数字")) from None
+        if not value.is_finite():
+            raise ValueError(_("请输入数字"))
+        scale = coltype.scale or 0
+        precision = coltype.precision or 18
+        if -value.as_tuple().exponent > scale:
+            raise ValueError(_("最多 %(n)s 位小数", n=scale))
+        if abs(value) >= decimal.Decimal(10) ** (precision - scale):
+            raise ValueError(_("数值过大"))
+        return value
+    if isinstance(coltype, DateTime):
+        if isinstance(raw, dt.datetime):
+            return raw
+        try:
+            return dt.datetime.fromisoformat(str(raw).strip().replace("T", " "))
+        except ValueError:
+            raise ValueError(_("日期时间格式应为 YYYY-MM-DD HH:MM")) from None
+    if isinstance(coltype, Date):
+        if isinstance(raw, dt.date):
+            return raw
+        try:
+            return dt.date.fromisoformat(str(raw).strip()[:10])
+        except ValueError:
+            raise ValueError(_("日期格式应为 YYYY-MM-DD")) from None
+    if isinstance(coltype, (String, Text)):
+        if isinstance(raw, (dict, list)):
+            raise ValueError(_("格式错误"))
+        value = str(raw).strip()
+        length = getattr(coltype, "length", None)
+        if length and len(value) > length:
+            raise ValueError(_("长度不能超过 %(n)s 个字符", n=length))
+        if spec.codelist:
+            known = codelists.items(session, spec.codelist)
+            if value not in known:
+                raise ValueError(
+                    _("「%(code)s」不是有效的代码，请从下拉列表中选择", code=value)
+                )
+        if isinstance(spec.choices, list) and value not in {str(c) for c, _l in spec.choices}:
+            raise ValueError(_("「%(code)s」不是有效的选项", code=value))
+        return value
+    return raw
+
+
+def validate_value(spec: FieldSpec, value) -> list[str]:
+    msgs = []
+    for check in spec.validators:
+        try:
+            check(value)
+        except ValueError as e:
+            msgs.append(str(e))
+    return msgs
+
+
+def check_version(record, submitted) -> None:
+    if submitted in (None, ""):
+        return
+    try:
+        submitted = int(submitted)
+    except (TypeError, ValueError):
+        raise Stale(_("版本号无效")) from None
+    if record.id is not None and submitted != record.version:
+        raise Stale(_("该记录已被他人修改（当前版本 %(v)s），请刷新后重试", v=record.version))
+
+
+def apply(session, record, data: dict, actor, *, partial: bool = True) -> None:
+    """Apply ``data`` to ``record`` for ``actor``; raise before changing anything if refused."""
+    errors: dict[str, list[str]] = defaultdict(list)
+    forbidden: list[str] = []
+    setters: list[tuple] = []
+    with session.no_autoflush:
+        if "version" in data:
+            check_version(record, data.get("version"))
+        _collect(session, record, record, data, actor, "", errors, forbidden, setters,
+                 partial=partial)
+        if forbidden:
+            raise policy.Refused(
+                _("以下字段在当前状态下不可修改：%(fields)s", fields="、".join(forbidden)),
+                status=403,
+            )
+        if errors:
+            raise ValidationErrors(errors)
+        for fn in setters:
+            fn()
+
+
+def _collect(session, root, obj, data, actor, prefix, errors, forbidden, setters, *, partial):
+    meta = obj.meta()
+    is_root = obj is root
+    for key, raw in data.items():
+        path = f"{prefix}{key}"
+        if key in IGNORED_KEYS or key == "version" or key.startswith("_"):
+            continue
+        spec = meta.fields.get(key)
+        if spec is not None:
+            coltype = meta.column_type(key)
+            try:
+                value = coerce(session, spec, coltype, raw)
+            except ValueError as e:
+                errors[path].append(str(e))
+                continue
+            if spec.secret:
+                # Write-only: a blank value keeps what is stored.
+                if value in (None, ""):
+                    continue
+                editable = (policy.field_editable(actor, root, spec) if is_root else
+                            policy.child_field_editable(actor, root, _holder_spec(obj), spec))
+                if not editable:
+                    forbidden.append(str(spec.label))
+                    continue
+                msgs = validate_value(spec, value)
+                if msgs:
+                    errors[path].extend(msgs)
+                    continue
+                stored = spec.store(value) if spec.store else value
+                setters.append(lambda o=obj, k=key, v=stored: setattr(o, k, v))
+                continue
+            current = getattr(obj, key)
+            if is_root:
+                editable = policy.field_editable(actor, root, spec)
+            else:
+                editable = policy.child_field_editable(actor, root, _holder_spec(obj), spec)
+            if not editable:
+                if not _same(value, current) and not (value in (None, "") and current in (None, "")):
+                    forbidden.append(str(spec.label))
+                continue
+            msgs = validate_value(spec, value)
+            if msgs:
+                errors[path].extend(msgs)
+                continue
+            if not _same(value, current) or (value is None) != (current is None):
+                setters.append(lambda o=obj, k=key, v=value: setattr(o, k, v))
+            continue
+        cspec = meta.children.get(key)
+        if cspec is not None:
+            _collect_children(session, root, obj, cspec, raw, actor, path, errors, forbidden,
+                              setters)
+            continue
+        if key == getattr(meta, "owner", None):
+            if raw not in (None, "") and str(raw) != str(getattr(obj, key)):
+                forbidden.append(_("所属单位"))
+            continue
+        if key == "status":
+            if raw not in (None, "") and raw != getattr(obj, "status", None):
+                forbidden.append(_("状态"))
+            continue
+        if hasattr(type(obj), key):
+            # A mapped column the declaration does not expose: not for users to write.
+            current = getattr(obj, key, None)
+            if raw not in (None, "") and str(raw) != str(current):
+                forbidden.append(key)
+            continue
+        errors[path].append(_("未知字段"))
+
+
+def _holder_spec(child) -> ChildSpec | None:
+    parent = child.parent()
+    rel = inspect(type(child)).relationships[child.__parent__]
+    return parent.meta().children.get(rel.back_populates)
+
+
+def _blank_row(row: dict) -> bool:
+    for k, v in row.items():
+        if k in ("id",) or k.startswith("_"):
+            continue
+        if isinstance(v, list):
+            if any(not _blank_row(r) for r in v if isinstance(r, dict)):
+                return False
+            continue
+        if v not in (None, "", False):
+            return False
+    return True
+
+
+def _collect_children(session, root, parent, cspec: ChildSpec, rows, actor, path, errors,
+                      forbidden, setters):
+    if rows is None:
+        rows = []
+    if not isinstance(rows, list):
+        errors[path].append(_("格式错误"))
+        return
+    collection = getattr(parent, cspec.name)
+    existing = {c.id: c for c in collection}
+    cmodel = parent.meta().child_model(cspec.name)
+    editable = policy.child_editable(actor, root, cspec)
+    kept = []
+    changed = False
+    for i, row in enumerate(rows):
+        rpath = f"{path}-{i}-"
+        if not isinstance(row, dict):
+            errors[f"{path}-{i}"].append(_("格式错误"))
+            continue
+        cid = row.get("id")
+        if row.get("_delete") in (True, "y", "on", "1", "true"):
+            if cid not in (None, ""):
+                changed = True
+            continue
+        if cid in (None, ""):
+            if _blank_row(row):
+                continue
+            # Attached to the parent only once everything validated (setters run last).
+            child = cmodel()
+            for fname, fspec in cmodel.meta().fields.items():
+                if fspec.initial is not None and fname not in row:
+                    row = {**row, fname: fspec.initial(actor, session) if callable(fspec.initial)
+                           else fspec.initial}
+            changed = True
+        else:
+            try:
+                child = existing.get(int(cid))
+            except (TypeError, ValueError):
+                child = None
+            if child is None:
+                errors[f"{path}-{i}"].append(_("明细行不存在"))
+                continue
+        kept.append(child)
+        before = len(setters)
+        _collect_child(session, root, parent, child, cspec, row, actor, rpath, errors,
+                       forbidden, setters, editable)
+        if len(setters) != before:
+            changed = True
+    if set(existing) - {c.id for c in kept if c.id is not None}:
+        changed = True
+    if not editable:
+        if changed:
+            forbidden.append(str(cspec.label))
+        return
+    if changed:
+        setters.append(lambda p=parent, n=cspec.name, k=kept: setattr(p, n, list(k)))
+
+
+def _collect_child(session, root, parent, child, cspec, row, actor, prefix, errors, forbidden,
+                   setters, editable):
+    cmeta = child.meta()
+    local_forbidden: list[str] = []
+    for key, raw in row.items():
+        path = f"{prefix}{key}"
+        if key in IGNORED_KEYS or key.startswith("_"):
+            continue
+        spec = cmeta.fields.get(key)
+        if spec is not None:
+            try:
+                value = coerce(session, spec, cmeta.column_type(key), raw)
+            except ValueError as e:
+                errors[path].append(str(e))
+                continue
+            current = getattr(child, key)
+            if spec.readonly:
+                if child.id is not None and not _same(value, current) and value is not None:
+                    local_forbidden.append(str(spec.label))
+                continue
+            msgs = validate_value(spec, value)
+            if msgs:
+                errors[path].extend(msgs)
+                continue
+            if child.id is None or not _same(value, current) or (value is None) != (
+                current is None
+            ):
+                setters.append(lambda o=child, k=key, v=value: setattr(o, k, v))
+            continue
+        sub = cmeta.children.get(key)
+        if sub is not None:
+            _collect_children(session, root, child, sub, raw, actor, path, errors, forbidden,
+                              setters)
+            continue
+        errors[path].append(_("未知字段"))
+    forbidden.extend(local_forbidden)
+
+
+def required_errors(record) -> dict[str, list[str]]:
+    """Required fields that are empty, for a transition that demands them."""
+    errors: dict[str, list[str]] = {}
+    _required(record, "", errors)
+    for name, cspec in record.meta().children.items():
+        if cspec.min_rows and cspec.is_visible(record) and len(getattr(record, name)) < cspec.min_rows:
+            errors.setdefault(name, []).append(
+                _("「%(table)s」至少需要 %(n)s 行", table=cspec.label, n=cspec.min_rows)
+            )
+    return errors
+
+
+def _required(obj, prefix, errors):
+    meta = obj.meta()
+    for name, spec in meta.fields.items():
+        if spec.readonly or not spec.is_visible(obj) or not spec.is_required(obj):
+            continue
+        value = getattr(obj, name)
+        if value is None or value == "":
+            errors.setdefault(f"{prefix}{name}", []).append(_("此项为必填项"))
+    for cname, cspec in meta.children.items():
+        if not cspec.is_visible(obj):
+            continue
+        for i, child in enumerate(getattr(obj, cname)):
+            _required(child, f"{prefix}{cname}-{i}-", errors)

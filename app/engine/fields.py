@@ -1,0 +1,258 @@
+"""Field declarations: what a column or a child table *is*, said where it is declared.
+
+A model column is declared with :func:`field` instead of a bare ``mapped_column``; a child table
+with :func:`children`.  Both keep a spec object in SQLAlchemy's ``info`` dictionary, which is what
+the engine reads to build forms, lists, the API, print and the editability policy.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
+from sqlalchemy.orm import mapped_column, relationship
+
+_counter = itertools.count()
+
+
+@dataclass
+class Picker:
+    """A field filled by picking a row of another record type (e.g. 商品编码 from 商品列表).
+
+    ``fills`` copies columns of the picked row into sibling fields of the form.
+    """
+
+    resource: str
+    key: str
+    label: str
+    min_chars: int = 1
+    fills: dict[str, str] = dc_field(default_factory=dict)
+    # callable(model, record) -> SQL criterion narrowing the catalogue (e.g. the year)
+    where: Callable | None = None
+    # The value must be a key of the catalogue.
+    strict: bool = True
+
+
+@dataclass
+class Related:
+    """Records of another type that point at this one, listed read-only on its detail form."""
+
+    resource: str
+    fk: str
+    label: Any
+    columns: list[str]
+
+
+@dataclass
+class FieldSpec:
+    """Everything the engine knows about one user-visible column."""
+
+    label: Any
+    section: str | None = None
+    # True, or a callable(record) -> bool for conditionally required fields.
+    required: bool | Callable[[Any], bool] = False
+    # Filled by the system (numbers, dates stamped by transitions, values taken from the
+    # organisation): always grey for every user.
+    system: bool = False
+    # callable(record) -> value; recomputed on every save, always grey.
+    compute: Callable[[Any], Any] | None = None
+    codelist: str | None = None
+    # Fixed options, or callable(record) -> options that depend on the record.
+    choices: list[tuple[str, Any]] | Callable | None = None
+    widget: str | None = None  # text | textarea | date | checkbox | radio | select | password
+    validators: tuple[Callable[[Any], None], ...] = ()
+    # Initial value of a new record: a constant or callable(actor) -> value.
+    initial: Any = None
+    copy: bool = True
+    track: bool = True
+    autofocus: bool = False
+    # False: kept for lists, search and the API, not shown on the detail form.
+    in_form: bool = True
+    help: Any = None
+    placeholder: Any = None
+    # Editability overrides; by default a field is editable by the roles the model's
+    # ``Meta.editable`` names for the record's state.
+    edit_states: Iterable[str] | None = None
+    edit_roles: Iterable[str] | None = None
+    # Shown (and required) only when another field has one of some values:
+    # ("goods_kind", ("project",)) — evaluated on the server and mirrored in the browser.
+    show_when: tuple[str, tuple] | None = None
+    # Secret values (passwords) are write-only: never serialised, printed or logged; a blank
+    # submission keeps the stored value.
+    secret: bool = False
+    # Transform applied to a submitted value before it is stored (e.g. hashing a password).
+    store: Callable[[Any], Any] | None = None
+    # Pick the value from a catalogue (fuzzy search from ``min_chars`` characters).
+    picker: Picker | None = None
+    order: int = dc_field(default_factory=lambda: next(_counter))
+    name: str = ""
+
+    @property
+    def readonly(self) -> bool:
+        return self.system or self.compute is not None
+
+    def is_required(self, record) -> bool:
+        if callable(self.required):
+            return bool(self.required(record))
+        return bool(self.required)
+
+    def is_visible(self, record) -> bool:
+        if self.show_when is None:
+            return True
+        other, values = self.show_when
+        return str(getattr(record, other, None)) in {str(v) for v in values}
+
+    def options(self, record=None) -> list[tuple[str, Any]]:
+        if self.choices is None:
+            return []
+        if callable(self.choices):
+            return list(self.choices(record))
+        return list(self.choices)
+
+
+@dataclass
+class ChildSpec:
+    """A child table (goods lines, departments, contracts ...)."""
+
+    label: Any
+    section: str | None = None
+    # Editable only once the parent has been saved (暂存) at least once.
+    requires_saved: bool = False
+    # A new line is added by Enter in the last field of the last line.
+    add_on_enter: bool = True
+    min_rows: int = 0
+    copy: bool = True
+    edit_states: Iterable[str] | None = None
+    edit_roles: Iterable[str] | None = None
+    show_when: tuple[str, tuple] | None = None
+    order: int = dc_field(default_factory=lambda: next(_counter))
+    name: str = ""
+
+    def is_visible(self, record) -> bool:
+        if self.show_when is None:
+            return True
+        other, values = self.show_when
+        return str(getattr(record, other, None)) in {str(v) for v in values}
+
+
+def field(
+    type_,
+    label,
+    *,
+    nullable: bool = True,
+    default=None,
+    index: bool = False,
+    unique: bool = False,
+    foreign_key=None,
+    **spec,
+):
+    """Declare a column together with its engine spec."""
+    args = [type_]
+    if foreign_key is not None:
+        args.append(foreign_key)
+    widget = spec.pop("widget", None)
+    if widget is None:
+        widget = _default_widget(type_)
+    fs = FieldSpec(label=label, widget=widget, **spec)
+    return mapped_column(
+        *args,
+        nullable=nullable,
+        default=default,
+        index=index,
+        unique=unique,
+        info={"spec": fs},
+    )
+
+
+def _default_widget(type_) -> str:
+    t = type_ if isinstance(type_, type) else type(type_)
+    if issubclass(t, Boolean):
+        return "checkbox"
+    if issubclass(t, DateTime):
+        return "datetime"
+    if issubclass(t, Date):
+        return "date"
+    if issubclass(t, (Numeric, Integer)):
+        return "number"
+    return "text"
+
+
+def children(target: str, label, *, back_populates: str, order_by=None, **spec):
+    """Declare a one-to-many child table owned by this record (deleted with it)."""
+    cs = ChildSpec(label=label, **spec)
+    return relationship(
+        target,
+        back_populates=back_populates,
+        cascade="all, delete-orphan",
+        order_by=order_by,
+        info={"spec": cs},
+        lazy="select",
+    )
+
+
+@dataclass
+class Section:
+    name: str
+    label: Any
+    # Shown collapsed / as its own tab in the form; purely visual.
+    collapsed: bool = False
+
+
+@dataclass
+class AttachmentSlot:
+    """A typed attachment slot of a record type."""
+
+    name: str
+    label: Any
+    max_bytes: int = 1024 * 1024
+    # Accepted kinds as detected from the content: pdf, jpg, png, gif, doc, xls, docx, xlsx, zip
+    kinds: tuple[str, ...] = ("pdf", "jpg", "png", "doc", "docx", "xls", "xlsx")
+    # Per-kind ceilings, e.g. {"pdf": 300 * 1024}
+    kind_max_bytes: dict[str, int] = dc_field(default_factory=dict)
+    requires_saved: bool = True
+    many: bool = True
+    required: bool = False
+    # States / roles in which files may be added or removed; default: like the fields.
+    edit_states: Iterable[str] | None = None
+    edit_roles: Iterable[str] | None = None
+
+
+@dataclass
+class Search:
+    """One search field of a list screen."""
+
+    field: str
+    mode: str = "auto"  # contains | exact | prefix | range | in | auto
+    label: Any = None
+    # contains-search backed by the n-gram text index (fast on millions of rows)
+    indexed: bool = False
+
+
+@dataclass
+class Print:
+    template: str
+    title: Any
+    # Which fields the print shows is up to the template; this is the file name prefix.
+    filename: str = ""
+
+
+@dataclass
+class Screen:
+    """An additional list screen over the same records (海关状态查询, 报关余量查询 ...)."""
+
+    name: str
+    label: Any
+    columns: list[str]
+    search: list[Search] = dc_field(default_factory=list)
+    where: Callable | None = None  # callable(model) -> SQL criterion
+    roles: Iterable[str] | None = None
+    menu: Any = None  # category label
+    detail: bool = True  # rows open the record's detail
+
+
+def numeric(precision=18, scale=4):
+    return Numeric(precision, scale, asdecimal=True)

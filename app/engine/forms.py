@@ -1,0 +1,301 @@
+"""Detail forms, built per request from the declaration and the policy.
+
+``build()`` turns (record, actor, posted values, errors) into a small view-model — sections of
+fields and child tables, each field yellow (editable for THIS user in THIS state), grey
+(read-only) or hidden, with red * when required and its inline errors.  A grey field is rendered
+as text, never as an input: it cannot be posted by the page, and if it is posted anyway
+changes.apply() refuses it.
+
+``parse()`` turns the posted form (``goods-0-specs-1-model`` …) back into the nested dict every
+write path takes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import Boolean
+
+from . import policy, present
+from .fields import ChildSpec, FieldSpec
+
+
+@dataclass
+class FieldView:
+    name: str
+    path: str
+    label: Any
+    value: str
+    display: str
+    editable: bool
+    required: bool
+    widget: str
+    errors: list[str] = field(default_factory=list)
+    options: list = field(default_factory=list)
+    codelist: str | None = None
+    picker: dict | None = None
+    help: Any = None
+    placeholder: Any = None
+    autofocus: bool = False
+    visible: bool = True
+    show_when: str | None = None
+    computed: bool = False
+
+    @property
+    def state_class(self) -> str:
+        return "is-edit" if self.editable else "is-ro"
+
+
+@dataclass
+class RowView:
+    id: int | None
+    index: str
+    cells: list[FieldView]
+    tables: list[TableView]
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TableView:
+    name: str
+    path: str
+    label: Any
+    columns: list[tuple[Any, bool, str]]  # (label, required, field name)
+    rows: list[RowView]
+    editable: bool
+    add_on_enter: bool
+    template: RowView | None
+    hint: str | None = None
+    errors: list[str] = field(default_factory=list)
+    nested: bool = False
+
+
+@dataclass
+class SectionView:
+    name: str | None
+    label: Any
+    fields: list[FieldView]
+    tables: list[TableView]
+
+
+@dataclass
+class FormView:
+    sections: list[SectionView]
+    editable: bool
+    errors: dict[str, list[str]]
+    unplaced: list[str] = field(default_factory=list)
+
+
+def _value_source(obj, posted: dict | None, name: str):
+    if posted is not None and name in posted:
+        return posted[name], True
+    return getattr(obj, name, None) if obj is not None else None, False
+
+
+def field_view(session, obj, spec: FieldSpec, path: str, editable: bool, posted, errors,
+               coltype, record_for_rules, resource: str | None = None) -> FieldView:
+    raw, from_post = _value_source(obj, posted, spec.name)
+    value = raw if from_post else present.input_value(raw)
+    if isinstance(coltype, Boolean) and from_post:
+        value = "y" if str(raw).lower() in ("y", "on", "true", "1") else ""
+    if spec.secret:
+        value = ""
+    display = present.display(session, spec, raw, record_for_rules, coltype) if not from_post \
+        else str(raw or "")
+    picker = None
+    if spec.picker is not None and resource is not None:
+        picker = {
+            "url": url_for(f"{resource}_view.pick", field=path_field(path)),
+            "min": spec.picker.min_chars,
+            "fills": spec.picker.fills,
+        }
+    show_when = None
+    if spec.show_when is not None:
+        show_when = json.dumps({"field": spec.show_when[0],
+                                "values": [str(v) for v in spec.show_when[1]]})
+    return FieldView(
+        name=spec.name, path=path, label=spec.label, value=value, display=display,
+        editable=editable, required=spec.is_required(record_for_rules) or (
+            bool(spec.required) and spec.show_when is not None),
+        widget=spec.widget or "text", errors=errors.get(path, []),
+        options=[(str(c), str(lbl)) for c, lbl in spec.options(obj)] if spec.choices else [],
+        codelist=spec.codelist, picker=picker, help=spec.help, placeholder=spec.placeholder,
+        autofocus=spec.autofocus and editable, visible=spec.is_visible(record_for_rules),
+        show_when=show_when, computed=spec.compute is not None,
+    )
+
+
+def path_field(path: str) -> str:
+    """goods-0-hs_code -> goods.hs_code (the declaration path of a child field)."""
+    parts = path.split("-")
+    return ".".join(p for p in parts if not p.isdigit() and p != "__index__")
+
+
+def _table(session, root, parent, cspec: ChildSpec, path: str, actor, posted_rows, errors,
+           resource, nested=False) -> TableView:
+    cmodel = parent.meta().child_model(cspec.name) if hasattr(parent, "meta") else None
+    cmeta = cmodel.meta()
+    editable = policy.child_editable(actor, root, cspec)
+    hint = None
+    if cspec.requires_saved and root.id is None:
+        hint = _("请先暂存申请信息，再录入「%(table)s」", table=cspec.label)
+    columns = [(s.label, s.is_required(root) and not s.readonly, s.name)
+               for s in cmeta.fields.values()]
+    rows: list[RowView] = []
+    if posted_rows is not None:
+        items = [(None, r) for r in posted_rows]
+    else:
+        items = [(c, None) for c in getattr(parent, cspec.name)] if parent is not None else []
+    by_id = {c.id: c for c in getattr(parent, cspec.name)} if parent is not None else {}
+    for i, (obj, prow) in enumerate(items):
+        if obj is None and prow is not None and prow.get("id"):
+            try:
+                obj = by_id.get(int(prow["id"]))
+            except (TypeError, ValueError):
+                obj = None
+        rows.append(_row(session, root, obj, cmodel, cspec, f"{path}-{i}", str(i), actor,
+                         prow, errors, editable, resource))
+    template = None
+    if editable:
+        template = _row(session, root, None, cmodel, cspec, f"{path}-__index__", "__index__",
+                        actor, {}, {}, editable, resource)
+    return TableView(
+        name=cspec.name, path=path, label=cspec.label, columns=columns, rows=rows,
+        editable=editable, add_on_enter=cspec.add_on_enter, template=template, hint=hint,
+        errors=errors.get(path, []), nested=nested,
+    )
+
+
+def _row(session, root, obj, cmodel, cspec, path, index, actor, prow, errors, editable,
+         resource) -> RowView:
+    cmeta = cmodel.meta()
+    cells = []
+    for spec in cmeta.fields.values():
+        e = editable and not spec.readonly
+        if obj is None and prow is not None and spec.name not in prow and spec.initial is not None:
+            value = spec.initial(actor, session) if callable(spec.initial) else spec.initial
+            prow = {**prow, spec.name: present.input_value(value)}
+        cells.append(field_view(session, obj, spec, f"{path}-{spec.name}", e,
+                                prow if prow is not None else None, errors,
+                                cmeta.column_type(spec.name), obj if obj is not None else root,
+                                resource))
+    tables = []
+    for sub in cmeta.children.values():
+        sub_rows = prow.get(sub.name) if prow is not None else None
+        tables.append(_table(session, root, obj if obj is not None else cmodel(), sub,
+                             f"{path}-{sub.name}", actor, sub_rows, errors, resource,
+                             nested=True))
+    return RowView(id=obj.id if obj is not None else (
+        int(prow["id"]) if prow and str(prow.get("id") or "").isdigit() else None),
+        index=index, cells=cells, tables=tables, errors=errors.get(path, []))
+
+
+def build(session, record, actor, *, posted: dict | None = None,
+          errors: dict | None = None) -> FormView:
+    errors = errors or {}
+    meta = record.meta()
+    resource = meta.resource
+    sections: dict[str | None, SectionView] = {}
+    order = [s.name for s in meta.sections]
+    for s in meta.sections:
+        sections[s.name] = SectionView(s.name, s.label, [], [])
+    any_editable = False
+    for spec in meta.fields.values():
+        if (spec.name == "status" and meta.workflow is not None) or not spec.in_form:
+            # The state is shown in the form header, not as a field.
+            continue
+        editable = policy.field_editable(actor, record, spec)
+        any_editable |= editable
+        fv = field_view(session, record, spec, spec.name, editable, posted, errors,
+                        meta.column_type(spec.name), record, resource)
+        sec = sections.get(spec.section)
+        if sec is None:
+            sec = sections.setdefault(spec.section, SectionView(spec.section, "", [], []))
+            order.append(spec.section)
+        sec.fields.append(fv)
+    for cspec in meta.children.values():
+        posted_rows = posted.get(cspec.name) if posted is not None else None
+        tv = _table(session, record, record, cspec, cspec.name, actor, posted_rows, errors,
+                    resource)
+        any_editable |= tv.editable
+        sec = sections.get(cspec.section)
+        if sec is None:
+            sec = sections.setdefault(cspec.section, SectionView(cspec.section, cspec.label,
+                                                                 [], []))
+            order.append(cspec.section)
+        sec.tables.append(tv)
+    seen = []
+    for name in order:
+        if name not in seen:
+            seen.append(name)
+    ordered = [sections[n] for n in seen
+               if sections[n].tables or any(f.editable or f.display for f in sections[n].fields)]
+    known = set()
+    for sec in ordered:
+        for f in sec.fields:
+            known.add(f.path)
+    unplaced = [f"{k}: {'; '.join(v)}" for k, v in errors.items()
+                if k not in known and "-" not in k]
+    return FormView(sections=ordered, editable=any_editable, errors=errors, unplaced=unplaced)
+
+
+# --- parsing the posted form -----------------------------------------------------------------
+CONTROL_KEYS = {"csrf_token", "__tables", "_next", "opinion", "ids"}
+
+
+def parse(form) -> dict:
+    """Flat form keys -> nested dict; child tables become lists in index order."""
+    root: dict = {}
+    tables = form.getlist("__tables") if hasattr(form, "getlist") else []
+    for t in tables:
+        _ensure_list(root, t.split("-"))
+    for key in form.keys():
+        if key in CONTROL_KEYS or key.startswith("input-"):
+            continue
+        values = form.getlist(key) if hasattr(form, "getlist") else [form[key]]
+        value = values[-1] if values else ""
+        parts = key.split("-")
+        if len(parts) == 1:
+            root[key] = value
+            continue
+        _put(root, parts, value)
+    return _finalise(root)
+
+
+def _ensure_list(node: dict, parts: list[str]):
+    # parts: name, idx, name, idx, ..., name
+    for i, p in enumerate(parts):
+        if i % 2 == 0:
+            if i == len(parts) - 1:
+                node.setdefault(p, {})
+                return
+            node = node.setdefault(p, {})
+        else:
+            node = node.setdefault(p, {})
+
+
+def _put(node: dict, parts: list[str], value):
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+
+
+def _finalise(node):
+    """Dicts keyed by row indexes become lists of rows."""
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if isinstance(v, dict) and (not v or all(str(x).isdigit() for x in v)):
+            out[k] = [_finalise(v[i]) for i in sorted(v, key=int)]
+        else:
+            out[k] = _finalise(v)
+    return out
+
+
+def inputs_from(form, transition) -> dict:
+    return {inp.name: form.get(f"input-{inp.name}") for inp in transition.inputs}

@@ -1,0 +1,183 @@
+"""History of every record: the flow (transitions) and the field changes (old → new).
+
+查看流程状态 reads the flow entries, 查看审批意见 the ones carrying an opinion; both, plus the field
+changes, are served by GET /api/v1/<resource>/<pk>/history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+from flask_appbuilder import Model
+from sqlalchemy import DateTime, Index, Integer, String, Text, inspect, select
+from sqlalchemy.orm import mapped_column
+
+from .record import ChildRecord, Record, now
+
+
+class FlowEntry(Model):
+    __tablename__ = "flow_entry"
+
+    id = mapped_column(Integer, primary_key=True)
+    entity = mapped_column(String(60), nullable=False)
+    record_id = mapped_column(Integer, nullable=False)
+    transition = mapped_column(String(40), nullable=False)
+    from_state = mapped_column(String(40))
+    to_state = mapped_column(String(40))
+    actor_id = mapped_column(Integer)
+    actor_name = mapped_column(String(128), nullable=False)
+    role = mapped_column(String(40), nullable=False, default="")
+    org_name = mapped_column(String(200))
+    at = mapped_column(DateTime, nullable=False, default=now)
+    opinion = mapped_column(Text)
+
+    __table_args__ = (Index("ix_flow_entry_record", "entity", "record_id", "id"),)
+
+
+class FieldChange(Model):
+    __tablename__ = "field_change"
+
+    id = mapped_column(Integer, primary_key=True)
+    entity = mapped_column(String(60), nullable=False)
+    record_id = mapped_column(Integer, nullable=False)
+    field = mapped_column(String(120), nullable=False)
+    label = mapped_column(String(200), nullable=False)
+    old_value = mapped_column(Text)
+    new_value = mapped_column(Text)
+    actor_id = mapped_column(Integer)
+    actor_name = mapped_column(String(128), nullable=False, default="")
+    at = mapped_column(DateTime, nullable=False, default=now)
+
+    __table_args__ = (Index("ix_field_change_record", "entity", "record_id", "id"),)
+
+
+def add_flow_entry(session, record: Record, transition: str, from_state, to_state, actor,
+                   opinion: str | None = None) -> FlowEntry:
+    entry = FlowEntry(
+        entity=record.meta().resource,
+        record_id=record.id,
+        transition=transition,
+        from_state=from_state,
+        to_state=to_state,
+        actor_id=actor.user_id if actor else None,
+        actor_name=actor.display_name if actor else "系统",
+        role=actor.role if actor else "",
+        org_name=actor.org_name if actor else None,
+        at=now(),
+        opinion=(opinion or None),
+    )
+    session.add(entry)
+    return entry
+
+
+def flow_of(session, record: Record) -> list[FlowEntry]:
+    return list(
+        session.scalars(
+            select(FlowEntry)
+            .where(FlowEntry.entity == record.meta().resource, FlowEntry.record_id == record.id)
+            .order_by(FlowEntry.id)
+        )
+    )
+
+
+def changes_of(session, record: Record) -> list[FieldChange]:
+    return list(
+        session.scalars(
+            select(FieldChange)
+            .where(FieldChange.entity == record.meta().resource,
+                   FieldChange.record_id == record.id)
+            .order_by(FieldChange.id)
+        )
+    )
+
+
+def display(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, decimal.Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, decimal.Decimal) or isinstance(b, decimal.Decimal):
+        try:
+            return decimal.Decimal(str(a)) == decimal.Decimal(str(b))
+        except (decimal.InvalidOperation, TypeError):
+            return False
+    return a == b
+
+
+def record_field_changes(session, actor) -> None:
+    """Called from the flush guard: one FieldChange per tracked field that changed."""
+    from .guard import _root_and_spec
+
+    rows = []
+    for obj in list(session.dirty) + list(session.new) + list(session.deleted):
+        if isinstance(obj, Record):
+            if obj.id is None or obj in session.deleted:
+                continue
+            meta = obj.meta()
+            ins = inspect(obj)
+            for name, spec in meta.fields.items():
+                if not spec.track or spec.secret:
+                    continue
+                h = ins.attrs[name].history
+                if not h.has_changes():
+                    continue
+                old = h.deleted[0] if h.deleted else None
+                new = h.added[0] if h.added else None
+                if _same(old, new):
+                    continue
+                rows.append((meta.resource, obj.id, name, str(spec.label), display(old),
+                             display(new)))
+        elif isinstance(obj, ChildRecord):
+            root, cspec = _root_and_spec(session, obj)
+            if root is None or cspec is None or root.id is None or root in session.deleted:
+                continue
+            rmeta = root.meta()
+            ins = inspect(obj)
+            title = _child_title(obj)
+            if ins.pending:
+                rows.append((rmeta.resource, root.id, cspec.name, str(cspec.label), "",
+                             f"+ {title}"))
+            elif obj in session.deleted:
+                rows.append((rmeta.resource, root.id, cspec.name, str(cspec.label),
+                             f"- {title}", ""))
+            else:
+                for name, spec in obj.meta().fields.items():
+                    if not spec.track or spec.readonly:
+                        continue
+                    h = ins.attrs[name].history
+                    if not h.has_changes():
+                        continue
+                    old = h.deleted[0] if h.deleted else None
+                    new = h.added[0] if h.added else None
+                    if _same(old, new):
+                        continue
+                    rows.append((rmeta.resource, root.id, f"{cspec.name}.{name}",
+                                 f"{cspec.label}[{title}].{spec.label}", display(old),
+                                 display(new)))
+    for entity, rid, fname, label, old, new in rows:
+        session.add(FieldChange(
+            entity=entity, record_id=rid, field=fname, label=label[:200], old_value=old,
+            new_value=new, actor_id=actor.user_id if actor else None,
+            actor_name=actor.display_name if actor else "系统", at=now(),
+        ))
+
+
+def _child_title(obj) -> str:
+    for name, spec in obj.meta().fields.items():
+        if spec.readonly:
+            continue
+        value = getattr(obj, name)
+        if value not in (None, ""):
+            return display(value)
+    return f"#{obj.id}" if obj.id else ""

@@ -1,0 +1,374 @@
+"""THE policy: who may see which rows, change which fields, fire which transitions.
+
+Every channel asks here — generated screens, the REST API, batch actions, print, attachment
+download, export, import and the admin console — and the flush guard (guard.py) asks again for
+every row a user-mode flush writes.  Nothing else in the code base decides these questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import g, has_request_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import false, or_, true
+
+from .fields import ChildSpec, FieldSpec
+from .record import ChildRecord, Record
+
+# Role names (FAB role names; their labels are translated for display).
+ENTERPRISE = "企业"
+INSTITUTION = "检验机构"
+CUSTOMS = "海关"
+COMMERCE = "商务"
+ADMIN = "管理员"
+ROLES = (ENTERPRISE, INSTITUTION, CUSTOMS, COMMERCE, ADMIN)
+ROLE_LABELS = {
+    ENTERPRISE: _l("企业"),
+    INSTITUTION: _l("检验机构"),
+    CUSTOMS: _l("海关"),
+    COMMERCE: _l("商务"),
+    ADMIN: _l("管理员"),
+}
+
+
+class Refused(Exception):
+    """An action the policy forbids; the message is shown to the user as is."""
+
+    status = 403
+
+    def __init__(self, message, status: int | None = None):
+        super().__init__(str(message))
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class NotFound(Refused):
+    status = 404
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user on whose behalf the engine acts."""
+
+    user_id: int | None
+    username: str
+    display_name: str
+    roles: frozenset[str]
+    org_id: int | None = None
+    org_kind: str | None = None
+    org_name: str | None = None
+    customs_codes: tuple[str, ...] = ()
+    system: bool = False
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def role(self) -> str:
+        """The role an entry in the history is signed with."""
+        for r in ROLES:
+            if r in self.roles:
+                return r
+        return next(iter(self.roles), "")
+
+
+SYSTEM = Actor(None, "system", "系统", frozenset({ADMIN}), system=True)
+
+
+def actor_for_user(user) -> Actor | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    org = getattr(user, "organisation", None)
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        display_name=(f"{user.first_name or ''} {user.last_name or ''}".strip()
+                      or user.username),
+        roles=frozenset(r.name for r in user.roles),
+        org_id=getattr(user, "organisation_id", None),
+        org_kind=getattr(org, "kind", None) if org is not None else None,
+        org_name=getattr(org, "name", None) if org is not None else None,
+        customs_codes=tuple(getattr(org, "customs_codes", ()) or ()) if org is not None else (),
+    )
+
+
+def current_actor() -> Actor | None:
+    """The actor of this request (session or JWT user), cached for the request."""
+    if not has_request_context():
+        return None
+    if "actor" in g:
+        return g.actor
+    actor = actor_for_user(g.get("user"))
+    if actor is not None:
+        g.actor = actor
+    return actor
+
+
+# --- scope rules ----------------------------------------------------------------------
+class Rule:
+    """A row filter for one role, composable with & and |."""
+
+    def criterion(self, model, actor: Actor):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __and__(self, other):
+        return _Combined(self, other, "and")
+
+    def __or__(self, other):
+        return _Combined(self, other, "or")
+
+
+class _All(Rule):
+    def criterion(self, model, actor):
+        return true()
+
+
+ALL = _All()
+
+
+class Own(Rule):
+    """Rows whose ``column`` is the actor's organisation."""
+
+    def __init__(self, column: str):
+        self.column = column
+
+    def criterion(self, model, actor):
+        if actor.org_id is None:
+            return false()
+        return getattr(model, self.column) == actor.org_id
+
+
+class Where(Rule):
+    """An arbitrary criterion: callable(model, actor) -> SQL expression."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+
+    def criterion(self, model, actor):
+        return self.fn(model, actor)
+
+
+class _Combined(Rule):
+    def __init__(self, a: Rule, b: Rule, op: str):
+        self.a, self.b, self.op = a, b, op
+
+    def criterion(self, model, actor):
+        from sqlalchemy import and_
+
+        ca, cb = self.a.criterion(model, actor), self.b.criterion(model, actor)
+        return and_(ca, cb) if self.op == "and" else or_(ca, cb)
+
+
+def scope(model: type[Record], actor: Actor):
+    """SQL criterion selecting the rows of ``model`` this actor may see."""
+    if actor is None:
+        return false()
+    if actor.system:
+        return true()
+    rules = model.meta().scope
+    crits = []
+    for role in ROLES:
+        if role in actor.roles and role in rules:
+            rule = rules[role]
+            if rule is ALL:
+                return true()
+            crits.append(rule.criterion(model, actor))
+    if not crits:
+        return false()
+    return crits[0] if len(crits) == 1 else or_(*crits)
+
+
+def can_access_type(actor: Actor | None, model: type[Record]) -> bool:
+    if actor is None:
+        return False
+    if actor.system:
+        return True
+    return bool(actor.roles.intersection(model.meta().scope.keys()))
+
+
+def can_create(actor: Actor | None, model: type[Record]) -> bool:
+    return actor is not None and (
+        actor.system or bool(actor.roles.intersection(model.meta().create_roles))
+    )
+
+
+def get_scoped(session, model: type[Record], pk, actor: Actor, *, options=()) -> Record:
+    """Load one row through the actor's scope; a row outside it does not exist (404)."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound(_l("记录不存在或无权访问")) from None
+    q = session.query(model).filter(model.id == pk, scope(model, actor))
+    if options:
+        q = q.options(*options)
+    rec = q.one_or_none()
+    if rec is None:
+        raise NotFound(_l("记录不存在或无权访问"))
+    return rec
+
+
+def can_see(session, actor: Actor, record: Record) -> bool:
+    if record.id is None:
+        return True
+    model = type(record)
+    return (
+        session.query(model.id).filter(model.id == record.id, scope(model, actor)).first()
+        is not None
+    )
+
+
+# --- editability ------------------------------------------------------------------------
+def state_of(record: Record) -> str | None:
+    """The state a record is in for editing purposes (its stored state)."""
+    wf = record.meta().workflow
+    if wf is None:
+        return None
+    from sqlalchemy import inspect as sa_inspect
+
+    ins = sa_inspect(record)
+    if ins.transient or ins.pending:
+        return record.status or wf.initial
+    hist = ins.attrs.status.history
+    if hist.deleted:
+        return hist.deleted[0]
+    return record.status
+
+
+def _roles_editing(meta, state) -> frozenset[str]:
+    if meta.workflow is None:
+        # Plain reference records: edited by whoever may create them.
+        return meta.create_roles
+    return meta.editable.get(state, frozenset())
+
+
+def record_editable(actor: Actor | None, record: Record) -> bool:
+    """May this actor edit anything of the record in its current state?"""
+    if actor is None:
+        return False
+    if actor.system:
+        return True
+    meta = record.meta()
+    if record.id is None and not can_create(actor, type(record)):
+        return False
+    return bool(actor.roles.intersection(_roles_editing(meta, state_of(record))))
+
+
+def field_editable(actor: Actor | None, record: Record, spec: FieldSpec) -> bool:
+    """Yellow (True) or grey (False) for this actor, record and field."""
+    if actor is None:
+        return False
+    if spec.readonly:
+        return actor.system
+    if actor.system:
+        return True
+    state = state_of(record)
+    if spec.edit_states is not None and state not in set(spec.edit_states):
+        return False
+    roles = (
+        frozenset(spec.edit_roles)
+        if spec.edit_roles is not None
+        else _roles_editing(record.meta(), state)
+    )
+    if record.id is None and not can_create(actor, type(record)):
+        return False
+    return bool(actor.roles.intersection(roles))
+
+
+def child_editable(actor: Actor | None, record: Record, spec: ChildSpec) -> bool:
+    """May rows of this child table be added, changed, removed?"""
+    if actor is None:
+        return False
+    if actor.system:
+        return True
+    if spec.requires_saved and record.id is None:
+        return False
+    state = state_of(record)
+    if spec.edit_states is not None and state not in set(spec.edit_states):
+        return False
+    roles = (
+        frozenset(spec.edit_roles)
+        if spec.edit_roles is not None
+        else _roles_editing(record.meta(), state)
+    )
+    if record.id is None and not can_create(actor, type(record)):
+        return False
+    return bool(actor.roles.intersection(roles))
+
+
+def child_field_editable(actor, root: Record, child_spec: ChildSpec, spec: FieldSpec) -> bool:
+    if spec.readonly:
+        return bool(actor and actor.system)
+    return child_editable(actor, root, child_spec)
+
+
+def slot_editable(actor: Actor | None, record: Record, slot) -> bool:
+    if actor is None:
+        return False
+    if actor.system:
+        return True
+    if slot.requires_saved and record.id is None:
+        return False
+    state = state_of(record)
+    if slot.edit_states is not None and state not in set(slot.edit_states):
+        return False
+    roles = (
+        frozenset(slot.edit_roles)
+        if slot.edit_roles is not None
+        else _roles_editing(record.meta(), state)
+    )
+    return bool(actor.roles.intersection(roles))
+
+
+# --- transitions ------------------------------------------------------------------------
+def transition_refusal(actor: Actor | None, record: Record, transition) -> str | None:
+    """None when the actor may fire ``transition`` on ``record`` now, else the reason."""
+    from flask_babel import gettext as _
+
+    if actor is None:
+        return _("请先登录")
+    if not actor.system and not actor.roles.intersection(transition.roles):
+        return _("您的角色无权执行「%(action)s」", action=transition.label)
+    state = state_of(record)
+    if not transition.allowed_from(state):
+        wf = record.meta().workflow
+        if wf is None:
+            return _("不能执行「%(action)s」", action=transition.label)
+        return _(
+            "当前状态「%(state)s」不能执行「%(action)s」",
+            state=wf.state_label(state),
+            action=transition.label,
+        )
+    if transition.when is not None and not actor.system:
+        reason = transition.when(record, actor)
+        if reason:
+            return str(reason)
+    return None
+
+
+def allowed_transitions(actor: Actor | None, record: Record) -> list:
+    from .workflow import transitions_of
+
+    if actor is None:
+        return []
+    return [t for t in transitions_of(type(record))
+            if transition_refusal(actor, record, t) is None]
+
+
+def may_fire(actor, record, transition) -> bool:
+    return transition_refusal(actor, record, transition) is None
+
+
+def owning_record(obj) -> Record | None:
+    if isinstance(obj, Record):
+        return obj
+    if isinstance(obj, ChildRecord):
+        return obj.root()
+    return None

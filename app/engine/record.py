@@ -1,0 +1,233 @@
+"""The base classes of every declared record type, and the registry the engine walks.
+
+A record type is a SQLAlchemy model deriving from :class:`Record` (a document with its own list,
+form, workflow, API resource ...) or :class:`ChildRecord` (a line of a child table).  Its inner
+``class Meta`` is turned into a :class:`RecordMeta` the first time the engine needs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from flask_appbuilder import Model
+from sqlalchemy import DateTime, ForeignKey, Integer, inspect
+from sqlalchemy.orm import declared_attr, mapped_column
+
+from .fields import AttachmentSlot, ChildSpec, FieldSpec, Print, Screen, Search, Section
+
+REGISTRY: dict[str, type[Record]] = {}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+class _Bookkeeping:
+    """Columns every record carries; written by the engine, never by users."""
+
+    BOOKKEEPING = frozenset(
+        {"id", "version", "created_at", "updated_at", "created_by_id", "updated_by_id"}
+    )
+
+    id = mapped_column(Integer, primary_key=True)
+
+    @declared_attr
+    def created_at(cls):
+        return mapped_column(DateTime, default=now, nullable=False)
+
+    @declared_attr
+    def updated_at(cls):
+        return mapped_column(DateTime, default=now, onupdate=now, nullable=False)
+
+
+class Record(_Bookkeeping, Model):
+    """A document: one row per record, own screens, workflow and API resource."""
+
+    __abstract__ = True
+
+    version = mapped_column(Integer, nullable=False, default=1)
+
+    @declared_attr
+    def created_by_id(cls):
+        return mapped_column(Integer, ForeignKey("ab_user.id"), nullable=True)
+
+    @declared_attr
+    def updated_by_id(cls):
+        return mapped_column(Integer, ForeignKey("ab_user.id"), nullable=True)
+
+    @declared_attr
+    def __mapper_args__(cls):
+        # Optimistic locking: an UPDATE whose version no longer matches is refused.
+        return {"version_id_col": cls.version}
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if cls.__dict__.get("__abstract__"):
+            return
+        meta = cls.__dict__.get("Meta")
+        if meta is None:
+            raise TypeError(f"{cls.__name__} declares no Meta")
+        resource = getattr(meta, "resource", None) or cls.__tablename__
+        REGISTRY[resource] = cls
+
+    # -- engine helpers --------------------------------------------------------------
+    @classmethod
+    def meta(cls) -> RecordMeta:
+        m = cls.__dict__.get("_record_meta")
+        if m is None:
+            m = RecordMeta(cls)
+            cls._record_meta = m
+        return m
+
+    def title(self) -> str:
+        meta = self.meta()
+        value = getattr(self, meta.title_field, None) if meta.title_field else None
+        return str(value) if value else f"#{self.id}" if self.id else ""
+
+    @property
+    def status_label(self) -> str:
+        wf = self.meta().workflow
+        if wf is None:
+            return ""
+        return str(wf.state_label(getattr(self, "status", None)))
+
+
+class ChildRecord(_Bookkeeping, Model):
+    """A line of a child table; belongs to a parent through ``__parent__``."""
+
+    __abstract__ = True
+    __parent__: str = ""
+
+    def parent(self):
+        return getattr(self, self.__parent__)
+
+    def root(self):
+        node = self
+        while isinstance(node, ChildRecord):
+            node = node.parent()
+            if node is None:
+                return None
+        return node
+
+    @classmethod
+    def meta(cls) -> ChildMeta:
+        m = cls.__dict__.get("_record_meta")
+        if m is None:
+            m = ChildMeta(cls)
+            cls._record_meta = m
+        return m
+
+
+class _MetaBase:
+    model: type
+
+    def _collect(self):
+        mapper = inspect(self.model)
+        fields: list[FieldSpec] = []
+        for col_attr in mapper.column_attrs:
+            col = col_attr.columns[0]
+            spec = col.info.get("spec")
+            if spec is not None:
+                spec.name = col_attr.key
+                fields.append(spec)
+        kids: list[ChildSpec] = []
+        for rel in mapper.relationships:
+            spec = rel.info.get("spec")
+            if spec is not None:
+                spec.name = rel.key
+                kids.append(spec)
+        fields.sort(key=lambda s: s.order)
+        kids.sort(key=lambda s: s.order)
+        self.fields: dict[str, FieldSpec] = {f.name: f for f in fields}
+        self.children: dict[str, ChildSpec] = {c.name: c for c in kids}
+
+    def child_model(self, name: str):
+        return inspect(self.model).relationships[name].mapper.class_
+
+    def column_type(self, name: str):
+        return inspect(self.model).columns[name].type
+
+
+class ChildMeta(_MetaBase):
+    def __init__(self, model):
+        self.model = model
+        self._collect()
+        meta = model.__dict__.get("Meta")
+        self.label = getattr(meta, "label", model.__name__)
+        self.parent_attr = model.__parent__
+
+
+class RecordMeta(_MetaBase):
+    """The resolved declaration of a record type (the inner ``class Meta`` plus the fields)."""
+
+    def __init__(self, model: type[Record]):
+        self.model = model
+        self._collect()
+        m = model.__dict__["Meta"]
+        self.label = getattr(m, "label", model.__name__)
+        self.list_label = getattr(m, "list_label", self.label)
+        self.resource: str = getattr(m, "resource", None) or model.__tablename__
+        self.system: str = getattr(m, "system", "")
+        self.menu = getattr(m, "menu", None)  # (category label, item label) or None
+        self.icon: str = getattr(m, "icon", "fa-file-alt")
+        self.owner: str | None = getattr(m, "owner", None)
+        self.scope: dict[str, Any] = getattr(m, "scope", {})
+        self.create_roles: frozenset[str] = frozenset(getattr(m, "create_roles", ()))
+        self.editable: dict[str, frozenset[str]] = {
+            state: frozenset(roles) for state, roles in getattr(m, "editable", {}).items()
+        }
+        self.sections: list[Section] = list(getattr(m, "sections", []))
+        self.list_columns: list[str] = list(getattr(m, "list_columns", []))
+        self.search: list[Search] = [
+            s if isinstance(s, Search) else Search(s) for s in getattr(m, "search", [])
+        ]
+        self.order_by: str = getattr(m, "order_by", "id")
+        self.title_field: str | None = getattr(m, "title_field", None)
+        numbering = getattr(m, "numbering", None) or []
+        self.numbering = numbering if isinstance(numbering, list) else [numbering]
+        self.print: Print | None = getattr(m, "print", None)
+        self.attachments: list[AttachmentSlot] = list(getattr(m, "attachments", []))
+        self.workflow = getattr(m, "workflow", None)
+        self.screens: list[Screen] = list(getattr(m, "screens", []))
+        self.singleton_per_owner: bool = getattr(m, "singleton_per_owner", False)
+        self.on_create: Callable | None = getattr(m, "on_create", None)
+        self.clean: Callable | None = getattr(m, "clean", None)
+        self.list_default: Callable | None = getattr(m, "list_default", None)
+        self.importable: bool = getattr(m, "importable", False)
+        self.change_request = getattr(m, "change_request", None)
+        self.api: bool = getattr(m, "api", True)
+        self.related = list(getattr(m, "related", []))
+        self.status_button_label = getattr(m, "status_button_label", None)
+        if self.workflow is not None:
+            self.workflow.bind(model)
+
+    @property
+    def initial_state(self) -> str | None:
+        return self.workflow.initial if self.workflow else None
+
+    def section_label(self, name: str | None):
+        for s in self.sections:
+            if s.name == name:
+                return s.label
+        return ""
+
+    def slot(self, name: str) -> AttachmentSlot | None:
+        for s in self.attachments:
+            if s.name == name:
+                return s
+        return None
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """Every role that may see this record type at all."""
+        return frozenset(self.scope.keys())
+
+
+def record_types() -> list[type[Record]]:
+    return list(REGISTRY.values())
+
+
+def model_for(resource: str) -> type[Record] | None:
+    return REGISTRY.get(resource)

@@ -1,0 +1,531 @@
+"""The generated screens of every record type: list + search, detail form, workflow buttons,
+batch actions, history, print, attachments, export / import, type-ahead pickers.
+
+There is one view class; ``view_for(model)`` makes a subclass bound to a model.  Every route
+loads rows through ``policy.get_scoped`` / ``listing`` and writes through ``workflow.fire`` /
+``changes.apply`` / ``attachments`` — the same functions the REST API calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import urllib.parse
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_appbuilder import BaseView, expose
+from flask_babel import gettext as _
+from sqlalchemy import Integer, Numeric, select
+
+from . import attachments, changes, exporting, forms, history, listing, policy, present, printing
+from . import workflow as wf_mod
+from .guard import PolicyViolation
+from .record import REGISTRY
+
+
+def db_session():
+    return current_app.appbuilder.session
+
+
+def engine_route(f):
+    """Login required; the record type must be visible to the actor's roles."""
+
+    @functools.wraps(f)
+    def wrapper(self, *args, **kwargs):
+        actor = policy.current_actor()
+        if actor is None:
+            return redirect(url_for(current_app.appbuilder.sm.auth_view.__class__.__name__
+                                    + ".login", next=request.url))
+        if not policy.can_access_type(actor, self.model):
+            abort(403)
+        try:
+            return f(self, actor, *args, **kwargs)
+        except policy.NotFound as e:
+            db_session().rollback()
+            return render_template("engine/error.html", message=str(e.message),
+                                   appbuilder=current_app.appbuilder), 404
+
+    return wrapper
+
+
+class RecordView(BaseView):
+    model = None
+    default_view = "list"
+    route_base = None
+
+    # -- helpers ------------------------------------------------------------------------
+    @property
+    def meta(self):
+        return self.model.meta()
+
+    def _render(self, template, **ctx):
+        return render_template(template, appbuilder=current_app.appbuilder, view=self,
+                               meta=self.meta, model=self.model, present=present,
+                               db=db_session(), **ctx)
+
+    def _searches(self, screen=None):
+        return screen.search if screen is not None else self.meta.search
+
+    def _list_transitions(self, actor):
+        return [t for t in wf_mod.transitions_of(self.model)
+                if actor.roles & t.roles and t.kind != wf_mod.SAVE]
+
+    # -- list ---------------------------------------------------------------------------
+    @expose("/")
+    @engine_route
+    def list(self, actor):
+        meta = self.meta
+        if meta.singleton_per_owner and any(
+                isinstance(meta.scope.get(r), policy.Own) for r in actor.roles):
+            own = db_session().scalar(
+                select(self.model.id).where(policy.scope(self.model, actor)).limit(1))
+            if own:
+                return redirect(url_for(f"{self.endpoint}.show", pk=own))
+            if policy.can_create(actor, self.model):
+                return redirect(url_for(f"{self.endpoint}.new"))
+        return self._list(actor, None)
+
+    @expose("/screen/<name>/")
+    @engine_route
+    def screen(self, actor, name):
+        screen = next((s for s in self.meta.screens if s.name == name), None)
+        if screen is None or (screen.roles and not actor.roles & set(screen.roles)):
+            abort(404)
+        return self._list(actor, screen)
+
+    def _query(self, searches):
+        args = request.args
+        filters = {k: v for k, v in args.items() if not k.startswith("_")}
+        if not any(v for v in filters.values()) and self.meta.list_default is not None \
+                and "_searched" not in args:
+            filters = dict(self.meta.list_default())
+        sort = args.get("_sort") or self.meta.order_by
+        desc = sort.startswith("-")
+        sort = sort.lstrip("-")
+        if "_dir" in args:
+            desc = args.get("_dir") != "asc"
+        try:
+            page_no = int(args.get("_page", "1"))
+        except ValueError:
+            page_no = 1
+        return listing.Query(filters=filters, sort=sort, desc=desc, after=args.get("_after"),
+                             before=args.get("_before"), last=args.get("_last") == "1",
+                             page=page_no, size=current_app.config.get("LIST_PAGE_SIZE", 20))
+
+    def _list(self, actor, screen):
+        session = db_session()
+        searches = self._searches(screen)
+        q = self._query(searches)
+        page, errors = listing.page(session, self.model, actor, q, searches,
+                                    where=screen.where if screen else None)
+        for e in errors:
+            flash(e, "warning")
+        columns = screen.columns if screen else self.meta.list_columns
+        return self._render(
+            "engine/list.html", page=page, query=q, columns=columns, searches=searches,
+            screen=screen, actor=actor,
+            transitions=[] if screen else self._list_transitions(actor),
+            can_create=policy.can_create(actor, self.model) and screen is None,
+            search_mode=lambda s: listing.search_mode(self.model, s),
+            url_with=self._url_with,
+            numeric_columns={c for c in columns if c in self.meta.fields and isinstance(
+                self.meta.column_type(c), (Integer, Numeric))},
+        )
+
+    def _url_with(self, **changes_):
+        args = request.args.to_dict()
+        for k in ("_after", "_before", "_last"):
+            args.pop(k, None)
+        for k, v in changes_.items():
+            if v is None:
+                args.pop(k, None)
+            else:
+                args[k] = v
+        return request.path + "?" + urllib.parse.urlencode(args)
+
+    # -- detail form ----------------------------------------------------------------------
+    def _form_page(self, actor, record, *, posted=None, errors=None, status=200):
+        session = db_session()
+        form = forms.build(session, record, actor, posted=posted, errors=errors)
+        buttons = [t for t in policy.allowed_transitions(actor, record) if t.on_form]
+        if record.id is None:
+            buttons = [t for t in buttons if t.saves_form]
+        files = attachments.list_for(session, record)
+        slots = [(s, policy.slot_editable(actor, record, s)) for s in self.meta.attachments]
+        related = []
+        for rel in self.meta.related:
+            rmodel = REGISTRY.get(rel.resource)
+            if rmodel is None or record.id is None or not policy.can_access_type(actor, rmodel):
+                continue
+            rows = session.scalars(select(rmodel).where(
+                getattr(rmodel, rel.fk) == record.id, policy.scope(rmodel, actor))
+                .order_by(rmodel.id)).all()
+            related.append((rel, rmodel, rows))
+        submitted = record.id is not None and self.meta.workflow is not None and \
+            record.status != self.meta.workflow.initial or (
+                record.id is not None and self._has_flow(record))
+        return self._render(
+            "engine/form.html", record=record, form=form, buttons=buttons, actor=actor,
+            files=files, slots=slots, related=related, submitted=submitted,
+            can_create=policy.can_create(actor, self.model),
+            has_opinions=record.id is not None and self._has_opinions(record),
+        ), status
+
+    def _has_flow(self, record) -> bool:
+        return any(e.transition != "create" for e in history.flow_of(db_session(), record))
+
+    def _has_opinions(self, record) -> bool:
+        return any(e.opinion for e in history.flow_of(db_session(), record))
+
+    @expose("/new")
+    @engine_route
+    def new(self, actor):
+        try:
+            record = wf_mod.new_record(db_session(), self.model, actor)
+        except policy.Refused as e:
+            flash(str(e.message), "danger")
+            return redirect(url_for(f"{self.endpoint}.list"))
+        page = self._form_page(actor, record)
+        db_session().rollback()
+        return page
+
+    @expose("/<int:pk>")
+    @engine_route
+    def show(self, actor, pk):
+        record = policy.get_scoped(db_session(), self.model, pk, actor)
+        return self._form_page(actor, record)
+
+    @expose("/new/do/<name>", methods=["POST"])
+    @engine_route
+    def do_new(self, actor, name):
+        session = db_session()
+        try:
+            record = wf_mod.new_record(session, self.model, actor)
+        except policy.Refused as e:
+            flash(str(e.message), "danger")
+            return redirect(url_for(f"{self.endpoint}.list"))
+        return self._do(actor, record, name)
+
+    @expose("/<int:pk>/do/<name>", methods=["POST"])
+    @engine_route
+    def do(self, actor, pk, name):
+        record = policy.get_scoped(db_session(), self.model, pk, actor)
+        return self._do(actor, record, name)
+
+    def _do(self, actor, record, name):
+        session = db_session()
+        t = wf_mod.find_transition(self.model, name)
+        posted = forms.parse(request.form) if t is not None and t.saves_form else None
+        if posted is not None and "version" in request.form:
+            posted["version"] = request.form.get("version")
+        try:
+            out = wf_mod.fire(session, record, name, actor, data=posted,
+                              opinion=request.form.get("opinion"),
+                              inputs=forms.inputs_from(request.form, t) if t else None)
+            session.commit()
+        except changes.ValidationErrors as e:
+            session.rollback()
+            flash(e.message, "danger")
+            if record.id is not None:
+                record = policy.get_scoped(session, self.model, record.id, actor)
+            else:
+                record = wf_mod.new_record(session, self.model, actor)
+            page = self._form_page(actor, record, posted=posted, errors=e.errors, status=422)
+            session.rollback()
+            return page
+        except (policy.Refused, PolicyViolation) as e:
+            session.rollback()
+            flash(str(e.message), "danger")
+            if record.id is None:
+                record = wf_mod.new_record(session, self.model, actor)
+                page = self._form_page(actor, record, posted=posted, status=e.status)
+                session.rollback()
+                return page
+            return redirect(url_for(f"{self.endpoint}.show", pk=record.id))
+        flash(out.message, "success")
+        if out.new_record is not None:
+            return redirect(url_for(f"{self.endpoint}.show", pk=out.new_record.id))
+        if out.deleted:
+            return redirect(url_for(f"{self.endpoint}.list"))
+        return redirect(url_for(f"{self.endpoint}.show", pk=out.record.id))
+
+    # -- batch ----------------------------------------------------------------------------
+    @expose("/batch/<name>", methods=["POST"])
+    @engine_route
+    def batch(self, actor, name):
+        session = db_session()
+        ids = request.form.getlist("ids")
+        back = request.form.get("_next") or url_for(f"{self.endpoint}.list")
+        if not ids:
+            flash(_("请先勾选记录"), "warning")
+            return redirect(back)
+        t = wf_mod.find_transition(self.model, name)
+        if t is None:
+            abort(404)
+        if not t.batch:
+            if len(ids) != 1:
+                flash(_("「%(action)s」只能选择一条记录", action=t.label), "warning")
+                return redirect(back)
+            record = policy.get_scoped(session, self.model, ids[0], actor)
+            return self._do(actor, record, name)
+        try:
+            results = wf_mod.fire_batch(session, self.model, ids, name, actor,
+                                        opinion=request.form.get("opinion"))
+            session.commit()
+        except policy.Refused as e:
+            session.rollback()
+            flash(str(e.message), "danger")
+            return redirect(back)
+        ok = all(r.ok for r in results)
+        flash(wf_mod.batch_summary(t, results), "success" if ok else "warning")
+        return redirect(back)
+
+    # -- history --------------------------------------------------------------------------
+    @expose("/<int:pk>/history")
+    @engine_route
+    def history(self, actor, pk):
+        session = db_session()
+        record = policy.get_scoped(session, self.model, pk, actor)
+        flow = history.flow_of(session, record)
+        tab = request.args.get("tab", "flow")
+        return self._render("engine/history.html", record=record, flow=flow,
+                            opinions=[e for e in flow if e.opinion],
+                            changes=history.changes_of(session, record), tab=tab,
+                            state_label=self._state_label)
+
+    def _state_label(self, code):
+        wf = self.meta.workflow
+        return wf.state_label(code) if wf and code else ""
+
+    # -- print ----------------------------------------------------------------------------
+    def _pdf_response(self, records, filename):
+        data = printing.render(self.meta.print.template, records, title=self.meta.print.title,
+                               model=self.model, present=present, session=db_session())
+        quoted = urllib.parse.quote(filename)
+        return Response(data, mimetype="application/pdf", headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quoted}"})
+
+    @expose("/<int:pk>/print")
+    @engine_route
+    def print_one(self, actor, pk):
+        if self.meta.print is None:
+            abort(404)
+        record = policy.get_scoped(db_session(), self.model, pk, actor)
+        return self._pdf_response([record], f"{self.meta.print.title}-{record.title()}.pdf")
+
+    @expose("/print")
+    @engine_route
+    def print_many(self, actor):
+        if self.meta.print is None:
+            abort(404)
+        ids = [i for i in request.args.get("ids", "").split(",") if i.strip()]
+        if not ids:
+            flash(_("请先勾选记录"), "warning")
+            return redirect(url_for(f"{self.endpoint}.list"))
+        records = load_many(db_session(), self.model, ids, actor)
+        return self._pdf_response(records, f"{self.meta.print.title}.pdf")
+
+    # -- attachments ----------------------------------------------------------------------
+    @expose("/<int:pk>/attachments", methods=["POST"])
+    @engine_route
+    def upload(self, actor, pk):
+        session = db_session()
+        record = policy.get_scoped(session, self.model, pk, actor)
+        slot = request.form.get("slot") or (self.meta.attachments[0].name
+                                            if self.meta.attachments else "")
+        files = request.files.getlist("file")
+        if not files or not files[0].filename:
+            flash(_("请选择要上传的文件"), "warning")
+            return redirect(url_for(f"{self.endpoint}.show", pk=pk) + "#attachments")
+        try:
+            for f in files:
+                attachments.add(session, record, slot, f.filename, f.read(), actor)
+            session.commit()
+            flash(_("上传成功"), "success")
+        except ValueError as e:
+            session.rollback()
+            flash(str(e), "danger")
+        except policy.Refused as e:
+            session.rollback()
+            flash(str(e.message), "danger")
+        return redirect(url_for(f"{self.endpoint}.show", pk=pk) + "#attachments")
+
+    @expose("/<int:pk>/attachments/<int:aid>")
+    @engine_route
+    def download(self, actor, pk, aid):
+        session = db_session()
+        record = policy.get_scoped(session, self.model, pk, actor)
+        att = attachments.get_for(session, record, aid)
+        return send_file(io.BytesIO(att.data), mimetype=att.mimetype, as_attachment=True,
+                         download_name=att.filename)
+
+    @expose("/<int:pk>/attachments/<int:aid>/delete", methods=["POST"])
+    @engine_route
+    def delete_attachment(self, actor, pk, aid):
+        session = db_session()
+        record = policy.get_scoped(session, self.model, pk, actor)
+        try:
+            attachments.remove(session, record, aid, actor)
+            session.commit()
+            flash(_("附件已删除"), "success")
+        except policy.Refused as e:
+            session.rollback()
+            flash(str(e.message), "danger")
+        return redirect(url_for(f"{self.endpoint}.show", pk=pk) + "#attachments")
+
+    # -- export / import ------------------------------------------------------------------
+    @expose("/export")
+    @engine_route
+    def export(self, actor):
+        name = request.args.get("_screen")
+        screen = next((s for s in self.meta.screens if s.name == name), None)
+        searches = self._searches(screen)
+        filters = {k: v for k, v in request.args.items() if not k.startswith("_")}
+        q, _errors = listing.select_all(self.model, actor, searches, filters,
+                                        where=screen.where if screen else None)
+        columns = screen.columns if screen else self.meta.list_columns
+        data = exporting.to_xlsx(db_session(), self.model, q, columns,
+                                 current_app.config.get("EXPORT_MAX_ROWS", 50000))
+        filename = urllib.parse.quote(f"{self.meta.label}.xlsx")
+        return Response(data, mimetype=exporting.XLSX_MIME, headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
+
+    @expose("/import/template")
+    @engine_route
+    def import_template(self, actor):
+        if not self.meta.importable or not policy.can_create(actor, self.model):
+            abort(403)
+        filename = urllib.parse.quote(f"{self.meta.label}-导入模板.xlsx")
+        return Response(exporting.template_xlsx(self.model), mimetype=exporting.XLSX_MIME,
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
+
+    @expose("/import", methods=["GET", "POST"])
+    @engine_route
+    def import_(self, actor):
+        if not self.meta.importable or not policy.can_create(actor, self.model):
+            abort(403)
+        report = None
+        if request.method == "POST":
+            f = request.files.get("file")
+            session = db_session()
+            if f is None or not f.filename:
+                flash(_("请选择要导入的文件"), "warning")
+            else:
+                report = exporting.import_xlsx(session, self.model, f.read(), actor)
+                if report.ok:
+                    session.commit()
+                    flash(_("导入成功：%(n)s 条", n=report.created), "success")
+                else:
+                    session.rollback()
+                    flash(_("导入失败，没有导入任何数据，请按行修改后重新导入"), "danger")
+        return self._render("engine/import.html", report=report)
+
+    # -- pickers ----------------------------------------------------------------------------
+    @expose("/pick/<path:field>")
+    @engine_route
+    def pick(self, actor, field):
+        spec = field_spec(self.model, field)
+        if spec is None or spec.picker is None:
+            abort(404)
+        p = spec.picker
+        q = (request.args.get("q") or "").strip()
+        if len(q) < p.min_chars:
+            return jsonify({"results": [], "message": _("请至少输入 %(n)s 位", n=p.min_chars)})
+        target = REGISTRY.get(p.resource)
+        if target is None or not policy.can_access_type(actor, target):
+            return jsonify({"results": []})
+        session = db_session()
+        key_col, label_col = getattr(target, p.key), getattr(target, p.label)
+        stmt = select(target).where(policy.scope(target, actor))
+        if p.where is not None:
+            context = _context_record(self.model, request.args, session, actor)
+            stmt = stmt.where(p.where(target, context))
+        stmt = stmt.where((key_col >= q) & (key_col < q + "\uffff") | label_col.contains(q))
+        rows = session.scalars(stmt.order_by(key_col).limit(30)).all()
+        out = []
+        for r in rows:
+            out.append({
+                "value": present.input_value(getattr(r, p.key)),
+                "label": str(getattr(r, p.label) or ""),
+                "fills": {k: present.input_value(getattr(r, v)) for k, v in p.fills.items()},
+            })
+        return jsonify({"results": out})
+
+
+def _context_record(model, args, session, actor):
+    """The record a picker works for (its year etc.), built from the page's hints."""
+    rec = model()
+    for k, v in args.items():
+        if k.startswith("ctx_") and k[4:] in model.meta().fields:
+            try:
+                setattr(rec, k[4:], changes.coerce(session, model.meta().fields[k[4:]],
+                                                   model.meta().column_type(k[4:]), v))
+            except ValueError:
+                pass
+    return rec
+
+
+def field_spec(model, dotted: str):
+    meta = model.meta()
+    parts = dotted.split(".")
+    for p in parts[:-1]:
+        if p not in meta.children:
+            return None
+        meta = meta.child_model(p).meta()
+    return meta.fields.get(parts[-1])
+
+
+def load_many(session, model, ids, actor):
+    """Records by id, in the order given, through the actor's scope (404 if any is outside)."""
+    try:
+        clean = [int(i) for i in ids]
+    except ValueError:
+        raise policy.NotFound(_("记录不存在或无权访问")) from None
+    rows = {r.id: r for r in session.scalars(
+        select(model).where(model.id.in_(clean), policy.scope(model, actor))
+        .options(*wf_mod.eager_children(model)))}
+    missing = [i for i in clean if i not in rows]
+    if missing:
+        raise policy.NotFound(_("记录不存在或无权访问"))
+    return [rows[i] for i in clean]
+
+
+def view_for(model) -> type[RecordView]:
+    return type(f"{model.meta().resource}_view", (RecordView,), {
+        "model": model,
+        "route_base": f"/{model.meta().resource}",
+    })
+
+
+class EngineUtilView(BaseView):
+    """Shared endpoints of the generated screens (code-list type-ahead)."""
+
+    route_base = "/engine"
+    default_view = "codelist"
+
+    @expose("/codelist/<name>")
+    def codelist(self, name):
+        from . import codelists
+
+        if policy.current_actor() is None:
+            return jsonify({"results": []}), 401
+        if name not in codelists.LISTS:
+            abort(404)
+        q = request.args.get("q", "")
+        session = db_session()
+        english = codelists._english()
+        out = [{"code": it["code"],
+                "label": (it.get("name_en") if english and it.get("name_en") else it["name"])}
+               for it in codelists.search(session, name, q, limit=30)]
+        return jsonify({"results": out})

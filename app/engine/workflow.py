@@ -1,0 +1,478 @@
+"""Workflows: states and transitions are declared data; this module runs them.
+
+A transition is one row of a table — (name, label, from states, to state, roles, kind, batch,
+conditions, effects, opinion, inputs).  The same table drives the buttons on a form, the batch
+buttons on a list, the REST action endpoints and the 待办 list, so they can never disagree.
+
+``fire()`` is reload-then-act: the caller loads the row through the actor's scope, ``fire()``
+asks the policy, applies submitted form data (if the transition saves), checks required fields
+and conditions, flushes the user's changes through the guard, then performs the effects as the
+system and writes the flow entry.  ``fire_batch()`` does the same per record inside a savepoint
+and reports a result per record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, inspect
+from sqlalchemy.orm import selectinload
+
+from . import changes, policy
+from .fields import FieldSpec
+from .guard import allow_delete, system
+from .history import add_flow_entry
+from .record import Record, now
+
+ANY = "*"
+SAVE, STATE, COPY, DELETE = "save", "state", "copy", "delete"
+
+
+@dataclass
+class State:
+    code: str
+    label: Any
+    initial: bool = False
+    style: str = "default"  # bootstrap label style: default, info, warning, success, danger
+
+
+@dataclass
+class Input:
+    """A value a transition asks for (退回原因, 证书编号 …), validated like a field."""
+
+    name: str
+    label: Any
+    type_: Any = field(default_factory=lambda: String(500))
+    required: bool = False
+    widget: str = "text"
+    validators: tuple = ()
+    secret: bool = False
+    # Stored on the record when the transition succeeds.
+    target: str | None = None
+
+    @property
+    def spec(self) -> FieldSpec:
+        return FieldSpec(label=self.label, widget=self.widget, validators=self.validators,
+                         secret=self.secret)
+
+
+@dataclass
+class Transition:
+    name: str
+    label: Any
+    sources: Iterable[str] | str = ANY
+    target: str | None = None
+    roles: Iterable[str] = ()
+    kind: str = STATE
+    batch: bool = False
+    # True: every required field; a list: just these; False: formats only.
+    check_required: bool | list[str] = False
+    conditions: list[Callable] = field(default_factory=list)
+    effects: list[Callable] = field(default_factory=list)
+    opinion: str | None = None  # None | "optional" | "required"
+    opinion_label: Any = None
+    inputs: list[Input] = field(default_factory=list)
+    confirm: Any = None
+    success: Any = None
+    # Availability that depends on more than state and role: callable(record, actor) -> reason
+    when: Callable | None = None
+    # The button submits the form it sits on (暂存, 申报 from the detail form).
+    saves_form: bool = False
+    # Records on which the roles may fire it are in their 待办 (True: in every source state;
+    # a list: only in these states).
+    todo: bool | list[str] = False
+    style: str = "primary"
+    # Not shown as a button on the form (e.g. only from the list).
+    on_form: bool = True
+
+    def __post_init__(self):
+        self.roles = frozenset(self.roles)
+        if self.sources != ANY:
+            self.sources = (self.sources,) if isinstance(self.sources, str) else tuple(
+                self.sources)
+        if self.kind == SAVE:
+            self.saves_form = True
+
+    def allowed_from(self, state) -> bool:
+        return self.sources == ANY or state in self.sources
+
+    @property
+    def success_message(self):
+        return self.success or _l("%(action)s成功", action=self.label)
+
+
+class Workflow:
+    def __init__(self, states: list[State], transitions: list[Transition]):
+        self.states = {s.code: s for s in states}
+        initial = [s.code for s in states if s.initial]
+        self.initial = initial[0] if initial else states[0].code
+        self.transitions = transitions
+        self._by_name = {t.name: t for t in transitions}
+        self.model = None
+
+    def bind(self, model) -> None:
+        self.model = model
+        for t in self.transitions:
+            if t.kind == STATE and t.target not in self.states:
+                raise ValueError(f"{model.__name__}.{t.name}: unknown target {t.target}")
+            if t.sources != ANY:
+                for s in t.sources:
+                    if s not in self.states:
+                        raise ValueError(f"{model.__name__}.{t.name}: unknown source {s}")
+
+    def get(self, name: str) -> Transition | None:
+        return self._by_name.get(name)
+
+    def state_label(self, code):
+        s = self.states.get(code)
+        return s.label if s else (code or "")
+
+    def state_style(self, code) -> str:
+        s = self.states.get(code)
+        return s.style if s else "default"
+
+    def batch_transitions(self) -> list[Transition]:
+        return [t for t in self.transitions if t.batch]
+
+
+def transitions_of(model) -> list[Transition]:
+    """The declared transitions, or for a record type without workflow the implicit
+    保存 / 删除 of the roles that may create it."""
+    meta = model.meta()
+    if meta.workflow is not None:
+        return meta.workflow.transitions
+    plain = meta.__dict__.get("_plain_transitions")
+    if plain is None:
+        roles = meta.create_roles
+        plain = [
+            Transition("save", _l("保存"), ANY, roles=roles, kind=SAVE),
+            Transition("delete", _l("删除"), ANY, roles=roles, kind=DELETE, batch=True,
+                       confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger"),
+        ]
+        meta._plain_transitions = plain
+    return plain
+
+
+def find_transition(model, name: str) -> Transition | None:
+    for t in transitions_of(model):
+        if t.name == name:
+            return t
+    return None
+
+
+def workflow_state(label=None):
+    """The status column of a record with a workflow (grey, set only by transitions)."""
+    from .fields import field as field_
+
+    return field_(String(40), label or _l("状态"), system=True, index=True, copy=False)
+
+
+# --- running transitions -------------------------------------------------------------------
+@dataclass
+class Context:
+    session: Any
+    actor: policy.Actor
+    transition: Transition
+    opinion: str | None = None
+    inputs: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+    at: dt.datetime = field(default_factory=now)
+    # Effects may leave a message for the user (e.g. the issued licence number).
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    record: Record | None
+    transition: Transition
+    from_state: str | None
+    to_state: str | None
+    message: str
+    new_record: Record | None = None
+    deleted: bool = False
+
+
+def new_record(session, model: type[Record], actor: policy.Actor) -> Record:
+    """A fresh, unsaved record with its initial values, owner and initial state."""
+    if not policy.can_create(actor, model):
+        raise policy.Refused(_("您的角色无权新增「%(type)s」", type=model.meta().label))
+    meta = model.meta()
+    with system():
+        rec = model()
+        if meta.owner and actor is not None:
+            setattr(rec, meta.owner, actor.org_id)
+        if meta.workflow is not None:
+            rec.status = meta.workflow.initial
+        for name, spec in meta.fields.items():
+            if spec.initial is not None:
+                value = spec.initial(actor, session) if callable(spec.initial) else spec.initial
+                setattr(rec, name, value)
+        if meta.on_create is not None:
+            meta.on_create(rec, actor, session)
+    return rec
+
+
+def _number(session, record: Record, when: str) -> None:
+    for numbering in record.meta().numbering:
+        if numbering.on != when or getattr(record, numbering.field):
+            continue
+        name = numbering.sequence or f"{record.meta().resource}.{numbering.field}"
+        setattr(record, numbering.field, numbering.make(session, record, name))
+
+
+def _check_inputs(session, t: Transition, opinion, inputs) -> tuple[str | None, dict]:
+    errors: dict[str, list[str]] = {}
+    opinion = (str(opinion) if opinion is not None else "").strip() or None
+    if t.opinion == "required" and not opinion:
+        errors["opinion"] = [_("请填写%(label)s", label=t.opinion_label or _("意见"))]
+    if opinion and len(opinion) > 2000:
+        errors["opinion"] = [_("长度不能超过 %(n)s 个字符", n=2000)]
+    values = {}
+    for inp in t.inputs:
+        raw = (inputs or {}).get(inp.name)
+        try:
+            value = changes.coerce(session, inp.spec, inp.type_, raw)
+        except ValueError as e:
+            errors[inp.name] = [str(e)]
+            continue
+        if inp.required and value in (None, ""):
+            errors[inp.name] = [_("此项为必填项")]
+            continue
+        msgs = changes.validate_value(inp.spec, value)
+        if msgs:
+            errors[inp.name] = msgs
+            continue
+        values[inp.name] = value
+    if errors:
+        raise changes.ValidationErrors(errors)
+    return opinion, values
+
+
+def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict | None = None,
+         opinion: str | None = None, inputs: dict | None = None,
+         files: dict | None = None) -> Outcome:
+    """Fire transition ``name`` on ``record`` (already loaded through the actor's scope)."""
+    meta = record.meta()
+    wf = meta.workflow
+    t = find_transition(type(record), name)
+    if t is None:
+        raise policy.Refused(_("未知操作：%(name)s", name=name), status=400)
+    reason = policy.transition_refusal(actor, record, t)
+    if reason:
+        raise policy.Refused(reason, status=409 if actor and actor.roles & t.roles else 403)
+    if data is not None and t.saves_form:
+        changes.apply(session, record, data, actor, partial=False)
+    opinion, values = _check_inputs(session, t, opinion, inputs)
+    if meta.clean is not None and t.kind in (SAVE, STATE):
+        errs = meta.clean(record, session)
+        if errs:
+            raise changes.ValidationErrors(errs)
+    if t.check_required:
+        errs = changes.required_errors(record)
+        if isinstance(t.check_required, list):
+            errs = {k: v for k, v in errs.items() if k in t.check_required}
+        if errs:
+            raise changes.ValidationErrors(
+                errs, _("%(title)s 缺少必填项", title=_record_name(record)))
+    ctx = Context(session=session, actor=actor, transition=t, opinion=opinion, inputs=values,
+                  files=files or {})
+    for cond in t.conditions:
+        msg = cond(record, ctx)
+        if msg:
+            raise policy.Refused(msg, status=422)
+    is_new = record.id is None
+    if is_new:
+        session.add(record)
+    session.flush()  # user-mode flush: the guard checks what the user changed
+    from_state = None if is_new else policy.state_of(record)
+    with system():
+        if t.kind == COPY:
+            new = copy_record(session, record, actor)
+            session.flush()
+            return Outcome(record, t, from_state, from_state,
+                           _("复制成功，新单证：%(title)s", title=new.title()), new_record=new)
+        if t.kind == DELETE:
+            title = _record_name(record)
+            from . import attachments
+
+            attachments.delete_all(session, record)
+            allow_delete(record)
+            for cname in meta.children:
+                for child in getattr(record, cname):
+                    allow_delete(child)
+            session.delete(record)
+            session.flush()
+            return Outcome(None, t, from_state, None, _("%(title)s 已删除", title=title),
+                           deleted=True)
+        if is_new:
+            _number(session, record, "create")
+        if t.kind == STATE:
+            record.status = t.target
+            _number(session, record, t.name)
+        for inp in t.inputs:
+            if inp.target and inp.name in values:
+                setattr(record, inp.target, values[inp.name])
+        for effect in t.effects:
+            effect(record, ctx)
+        session.flush()
+        to_state = record.status if wf else None
+        if is_new and wf is not None:
+            add_flow_entry(session, record, "create", None, wf.initial, actor)
+        if t.kind == STATE:
+            add_flow_entry(session, record, t.name, from_state, to_state, actor, opinion)
+        session.flush()
+    message = str(t.success_message)
+    if ctx.messages:
+        message = message + "，" + "，".join(ctx.messages)
+    return Outcome(record, t, from_state, to_state, message)
+
+
+def _record_name(record: Record) -> str:
+    return f"{record.meta().label} {record.title()}".strip()
+
+
+def copy_record(session, record: Record, actor: policy.Actor) -> Record:
+    """A new draft with the copyable values and child lines; no number, history, attachments."""
+    model = type(record)
+    meta = model.meta()
+    new = new_record(session, model, actor) if policy.can_create(actor, model) else model()
+    with system():
+        if meta.owner:
+            setattr(new, meta.owner, getattr(record, meta.owner))
+        for name, spec in meta.fields.items():
+            if spec.copy and not spec.readonly:
+                setattr(new, name, getattr(record, name))
+        for cname, cspec in meta.children.items():
+            if cspec.copy:
+                setattr(new, cname, [_copy_child(c) for c in getattr(record, cname)])
+        if meta.on_create is not None:
+            meta.on_create(new, actor, session)
+        session.add(new)
+        session.flush()
+        _number(session, new, "create")
+    return new
+
+
+def _copy_child(child):
+    cmeta = child.meta()
+    new = type(child)()
+    for name, spec in cmeta.fields.items():
+        if spec.copy:
+            setattr(new, name, getattr(child, name))
+    for cname, cspec in cmeta.children.items():
+        if cspec.copy:
+            setattr(new, cname, [_copy_child(c) for c in getattr(child, cname)])
+    return new
+
+
+@dataclass
+class BatchResult:
+    id: Any
+    ok: bool
+    message: str
+    status: str | None = None
+    status_label: str | None = None
+    new_id: int | None = None
+    title: str = ""
+
+
+def fire_batch(session, model: type[Record], ids: list, name: str, actor: policy.Actor, *,
+               opinion: str | None = None, inputs: dict | None = None) -> list[BatchResult]:
+    """One result per id; each record in its own savepoint so one failure spoils nothing."""
+    wf = model.meta().workflow
+    t = find_transition(model, name)
+    if t is None:
+        raise policy.Refused(_("未知操作：%(name)s", name=name), status=400)
+    if not t.batch:
+        raise policy.Refused(_("「%(action)s」不支持批量操作", action=t.label), status=400)
+    clean_ids = []
+    for raw in ids:
+        try:
+            clean_ids.append(int(raw))
+        except (TypeError, ValueError):
+            clean_ids.append(raw)
+    numeric = [i for i in clean_ids if isinstance(i, int)]
+    # Load every row of the batch with its child lines in a handful of queries.
+    loaded = {}
+    if numeric:
+        opts = eager_children(model)
+        for chunk in range(0, len(numeric), 500):
+            part = numeric[chunk:chunk + 500]
+            q = session.query(model).filter(model.id.in_(part), policy.scope(model, actor))
+            for rec in q.options(*opts):
+                loaded[rec.id] = rec
+    results = []
+    for rid in clean_ids:
+        rec = loaded.get(rid) if isinstance(rid, int) else None
+        if rec is None:
+            results.append(BatchResult(rid, False, _("记录不存在或无权访问")))
+            continue
+        title = rec.title()
+        sp = session.begin_nested()
+        try:
+            out = fire(session, rec, name, actor, opinion=opinion, inputs=inputs)
+            sp.commit()
+        except (policy.Refused, changes.ValidationErrors) as e:
+            sp.rollback()
+            msg = e.message if isinstance(e, policy.Refused) else e.summary(
+                _error_labels(rec))
+            results.append(BatchResult(rid, False, f"{_record_name(rec)}: {msg}", title=title))
+            continue
+        results.append(BatchResult(
+            rid, True, out.message,
+            status=out.to_state, new_id=out.new_record.id if out.new_record else None,
+            status_label=str(wf.state_label(out.to_state)) if wf and out.to_state else None,
+            title=title,
+        ))
+    return results
+
+
+def batch_summary(transition: Transition, results: list[BatchResult]) -> str:
+    ok = sum(1 for r in results if r.ok)
+    failed = [r for r in results if not r.ok]
+    text = _("%(n)s %(action)s成功", n=ok, action=transition.label)
+    if failed:
+        text += _("，%(n)s 失败：", n=len(failed)) + "；".join(r.message for r in failed)
+    return text
+
+
+def _error_labels(record) -> dict[str, str]:
+    labels = {}
+    meta = record.meta()
+    for name, spec in meta.fields.items():
+        labels[name] = str(spec.label)
+    for cname, cspec in meta.children.items():
+        labels[cname] = str(cspec.label)
+        cmeta = meta.child_model(cname).meta()
+        for i in range(len(getattr(record, cname))):
+            for fname, fspec in cmeta.fields.items():
+                labels[f"{cname}-{i}-{fname}"] = f"{cspec.label}第{i + 1}行 {fspec.label}"
+    return labels
+
+
+def error_labels(record) -> dict[str, str]:
+    return _error_labels(record)
+
+
+def eager_children(model, parent_loader=None) -> list:
+    """selectinload options for every child table, nested ones included."""
+    opts = []
+    for cname in model.meta().children:
+        loader = (parent_loader.selectinload(getattr(model, cname)) if parent_loader is not None
+                  else selectinload(getattr(model, cname)))
+        opts.append(loader)
+        opts.extend(eager_children(model.meta().child_model(cname), loader))
+    return opts
+
+
+def available(record: Record, actor) -> list[Transition]:
+    return policy.allowed_transitions(actor, record)
+
+
+def is_new(record) -> bool:
+    return inspect(record).transient or inspect(record).pending

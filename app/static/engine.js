@@ -1,0 +1,250 @@
+/* Browser side of the generated screens.  It only mirrors the server's rules:
+   everything here is re-checked by the server on submit. */
+(function ($) {
+  "use strict";
+
+  function t(key, fallback) { return (window.ENGINE_TEXT || {})[key] || fallback; }
+
+  // ---- confirmations ------------------------------------------------------------------
+  $(document).on("click", "[data-confirm]", function (e) {
+    var msg = $(this).attr("data-confirm");
+    if (msg && !window.confirm(msg)) { e.preventDefault(); e.stopImmediatePropagation(); }
+  });
+
+  // ---- list screens -------------------------------------------------------------------
+  function checkedIds() {
+    return $(".record-list input[name=ids]:checked").map(function () { return this.value; }).get();
+  }
+  $(document).on("change", ".js-check-all", function () {
+    $(".record-list input[name=ids]").prop("checked", this.checked).trigger("change");
+  });
+  $(document).on("change", ".record-list input[name=ids]", function () {
+    $(this).closest("tr").toggleClass("selected", this.checked);
+  });
+  $(document).on("click", ".record-list tr.js-row td", function (e) {
+    if ($(e.target).is("input, a")) { return; }
+    var box = $(this).closest("tr").find("input[name=ids]");
+    box.prop("checked", !box.prop("checked")).trigger("change");
+  });
+  $(document).on("dblclick", ".record-list tr.js-row", function () {
+    window.location = $(".engine-list").data("base") + $(this).data("id");
+  });
+  function one() {
+    var ids = checkedIds();
+    if (ids.length !== 1) { window.alert(t("pickOne", "请勾选一条记录")); return null; }
+    return ids[0];
+  }
+  $(document).on("click", ".js-open", function () {
+    var id = one(); if (id) { window.location = $(".engine-list").data("base") + id; }
+  });
+  $(document).on("click", ".js-history", function () {
+    var id = one();
+    if (id) { window.location = $(".engine-list").data("base") + id + "/history?tab=" + $(this).data("tab"); }
+  });
+  $(document).on("click", ".js-print", function () {
+    var ids = checkedIds();
+    if (!ids.length) { window.alert(t("pickSome", "请先勾选记录")); return; }
+    window.open($(this).data("url") + "?ids=" + ids.join(","), "_blank");
+  });
+  $(document).on("click", ".js-batch", function () {
+    var $b = $(this), ids = checkedIds();
+    if (!ids.length) { window.alert(t("pickSome", "请先勾选记录")); return; }
+    if (String($b.data("multi")) !== "1" && ids.length !== 1) {
+      window.alert(t("pickOne", "请勾选一条记录")); return;
+    }
+    if (String($b.data("inputs")) === "1") {
+      window.location = $(".engine-list").data("base") + ids[0]; return;
+    }
+    var confirmMsg = $b.data("confirm");
+    if (confirmMsg && !window.confirm(confirmMsg)) { return; }
+    var opinion = "";
+    if ($b.data("opinion")) {
+      opinion = window.prompt($b.data("opinion-label") || "", "");
+      if (opinion === null) { return; }
+      if ($b.data("opinion") === "required" && !opinion.trim()) {
+        window.alert(t("opinionRequired", "请填写意见")); return;
+      }
+    }
+    var $f = $("#batch-form");
+    $f.find("input[name=opinion]").val(opinion);
+    $f.attr("action", $b.data("action")).submit();
+  });
+
+  // ---- type-ahead for code lists and catalogue pickers ---------------------------------
+  var $menu = null, menuFor = null, active = -1, items = [];
+  function closeMenu() { if ($menu) { $menu.remove(); } $menu = null; menuFor = null; active = -1; items = []; }
+  function showMenu(input, list, render) {
+    closeMenu();
+    var off = $(input).offset();
+    $menu = $('<div class="typeahead-menu"></div>').css({ top: off.top + $(input).outerHeight(), left: off.left, minWidth: Math.max(260, $(input).outerWidth()) });
+    if (!list.length) { $menu.append('<div class="ta-empty">' + t("noMatch", "没有匹配的代码") + "</div>"); }
+    list.forEach(function (it, i) {
+      var $it = $('<div class="ta-item"></div>').html(render(it)).attr("data-i", i);
+      $menu.append($it);
+    });
+    $("body").append($menu);
+    menuFor = input; items = list; active = list.length ? 0 : -1; highlight();
+  }
+  function highlight() {
+    if (!$menu) { return; }
+    $menu.find(".ta-item").removeClass("active");
+    if (active >= 0) {
+      var $a = $menu.find('.ta-item[data-i="' + active + '"]').addClass("active");
+      var el = $a.get(0); if (el && el.scrollIntoView) { el.scrollIntoView({ block: "nearest" }); }
+    }
+  }
+  function esc(s) { return $("<span>").text(s == null ? "" : String(s)).html(); }
+
+  function codelistQuery(input) {
+    var name = $(input).data("codelist"), q = $(input).val();
+    $.getJSON("/engine/codelist/" + encodeURIComponent(name), { q: q }, function (data) {
+      if (document.activeElement !== input) { return; }
+      showMenu(input, data.results, function (it) {
+        return '<span class="ta-code">' + esc(it.code) + "</span> " + esc(it.label);
+      });
+      input._pick = function (it) {
+        $(input).val(it.code);
+        $(input).siblings(".code-name").text(it.label);
+        $(input).trigger("change");
+      };
+    });
+  }
+  $(document).on("input focus", "input[data-codelist]", function () { codelistQuery(this); });
+
+  function row(input) { return $(input).closest("tr.child-row, .engine-form"); }
+  function pickerQuery(input) {
+    var min = parseInt($(input).data("picker-min") || "0", 10), q = $(input).val();
+    if (q.length < min) { closeMenu(); return; }
+    var params = { q: q };
+    $(".engine-form [name=year]").each(function () { params.ctx_year = $(this).val(); });
+    $.getJSON($(input).data("picker"), params, function (data) {
+      showMenu(input, data.results, function (it) {
+        return '<span class="ta-code">' + esc(it.value) + "</span> " + esc(it.label);
+      });
+      input._pick = function (it) {
+        $(input).val(it.value);
+        var fills = $(input).data("fills") || {}, $row = row(input);
+        Object.keys(fills).forEach(function (k) {
+          var $f = $row.find('[data-field="' + k + '"]').first().find("input, select, textarea").not("[type=hidden]").first();
+          if ($f.length) { $f.val(it.fills[k]).trigger("change"); }
+        });
+      };
+    });
+  }
+  $(document).on("input", "input[data-picker]", function () {
+    var min = parseInt($(this).data("picker-min") || "0", 10);
+    if ($(this).val().length >= min) { pickerQuery(this); } else { closeMenu(); }
+  });
+
+  $(document).on("keydown", "input[data-codelist], input[data-picker]", function (e) {
+    if ($menu && menuFor === this) {
+      if (e.key === "ArrowDown") { active = Math.min(items.length - 1, active + 1); highlight(); e.preventDefault(); return; }
+      if (e.key === "ArrowUp") { active = Math.max(0, active - 1); highlight(); e.preventDefault(); return; }
+      if (e.key === "Enter") {
+        if (active >= 0 && this._pick) { this._pick(items[active]); }
+        closeMenu(); e.preventDefault(); e.stopImmediatePropagation();
+        this._picked = true;
+        return;
+      }
+      if (e.key === "Escape") { closeMenu(); return; }
+    } else if (e.key === " " && $(this).data("codelist") && !$(this).val()) {
+      codelistQuery(this); e.preventDefault();
+    } else if (e.key === "Enter" && $(this).data("picker") && !this._picked) {
+      pickerQuery(this); e.preventDefault(); e.stopImmediatePropagation();
+    } else if (e.key === "Enter") {
+      this._picked = false;
+    }
+  });
+  $(document).on("mousedown", ".typeahead-menu .ta-item", function (e) {
+    e.preventDefault();
+    var i = parseInt($(this).attr("data-i"), 10);
+    if (menuFor && menuFor._pick) { menuFor._pick(items[i]); }
+    closeMenu();
+  });
+  $(document).on("blur", "input[data-codelist], input[data-picker]", function () {
+    var self = this; window.setTimeout(function () { if (menuFor === self) { closeMenu(); } }, 150);
+  });
+
+  // ---- child tables: Enter in the last field adds a line ------------------------------------
+  function renumber($table) {
+    $table.children("table").children("tbody").children("tr.child-row").each(function (i) {
+      $(this).children(".row-no").text(i + 1);
+    });
+  }
+  function addRow($ct) {
+    var path = $ct.data("path");
+    var $tbody = $ct.children("table").children("tbody");
+    var max = -1;
+    $tbody.children("tr.child-row").each(function () {
+      var n = parseInt($(this).attr("data-index"), 10); if (!isNaN(n) && n > max) { max = n; }
+    });
+    var idx = max + 1;
+    var html = $ct.children("template.row-template").html();
+    html = html.split(path + "-__index__").join(path + "-" + idx);
+    var $new = $(html);
+    $new.filter("tr").attr("data-index", idx);
+    $tbody.append($new);
+    renumber($ct);
+    var $first = $new.filter("tr.child-row").find("input, select, textarea").not("[type=hidden], [type=checkbox]").first();
+    $first.focus();
+    return $new;
+  }
+  $(document).on("click", ".js-add-row", function () { addRow($(this).closest(".child-table")); });
+  $(document).on("click", ".js-del-rows", function () {
+    var $ct = $(this).closest(".child-table");
+    var $rows = $ct.children("table").children("tbody").children("tr.child-row").filter(function () {
+      return $(this).children(".col-check").find(".row-check").prop("checked");
+    });
+    if (!$rows.length) { window.alert(t("pickSome", "请先勾选记录")); return; }
+    if (!window.confirm(t("deleteRows", "是否删除勾选的行？"))) { return; }
+    $rows.each(function () {
+      var $r = $(this), $n = $r.next("tr.nested-row");
+      if ($n.attr("data-index") === $r.attr("data-index")) { $n.remove(); }
+      $r.remove();
+    });
+    renumber($ct);
+  });
+
+  function focusables($scope) {
+    return $scope.find("input, select, textarea").filter(function () {
+      return !$(this).is("[type=hidden], [type=checkbox], :disabled") && $(this).is(":visible");
+    });
+  }
+  $(document).on("keydown", "#record-form input, #record-form select", function (e) {
+    if (e.key !== "Enter" || e.isDefaultPrevented()) { return; }
+    e.preventDefault();
+    var $tr = $(this).closest("tr.child-row");
+    if ($tr.length) {
+      var $ct = $tr.closest(".child-table");
+      var $cells = focusables($tr.children("td"));
+      if ($cells.last().is(this) && String($ct.data("enter")) === "1" && $ct.hasClass("editable")) {
+        var $next = $tr.nextAll("tr.child-row").first();
+        if ($next.length) { focusables($next.children("td")).first().focus(); } else { addRow($ct); }
+        return;
+      }
+    }
+    // Elsewhere Enter moves to the next field, as Tab does.
+    var $all = focusables($("#record-form"));
+    var i = $all.index(this);
+    if (i >= 0 && i + 1 < $all.length) { $all.eq(i + 1).focus(); }
+  });
+
+  // ---- fields shown only for some values of another field --------------------------------
+  function applyShowWhen() {
+    $("[data-show-when]").each(function () {
+      var rule = $(this).data("show-when");
+      var $src = $('#record-form [name="' + rule.field + '"]');
+      var val = $src.filter(":radio").length ? $src.filter(":checked").val() : $src.val();
+      if (val === undefined) { return; }
+      $(this).toggle(rule.values.indexOf(String(val)) >= 0);
+    });
+  }
+  $(document).on("change", "#record-form input, #record-form select", applyShowWhen);
+
+  $(function () {
+    applyShowWhen();
+    $(".child-table").each(function () { renumber($(this)); });
+    var $af = $("#record-form [autofocus]").first();
+    if ($af.length) { $af.focus(); }
+  });
+})(window.jQuery);

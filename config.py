@@ -1,0 +1,93 @@
+"""Application configuration.
+
+Everything that differs between a laptop and production comes from the environment:
+
+DATABASE_URL   SQLAlchemy URL; default: SQLite file instance/backoffice.db. PostgreSQL is the
+               production database (postgresql://… is accepted and mapped to psycopg 3).
+SECRET_KEY     required in production (APP_ENV=production); a development key otherwise.
+APP_ENV        "development" (default) or "production". Production never creates demo data.
+PORT           where run.py serves (default 5000).
+SMTP_HOST, SMTP_PORT, SMTP_FROM   e-mail sender for notifications (optional).
+"""
+
+import os
+
+from flask_appbuilder.security.manager import AUTH_DB
+
+BASE_DIR = os.path.abspath(os.path.dirname(__file__))
+INSTANCE_DIR = os.path.join(BASE_DIR, "instance")
+
+APP_ENV = os.environ.get("APP_ENV", "development")
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL") or "sqlite:///" + os.path.join(
+        INSTANCE_DIR, "backoffice.db"
+    )
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+SQLALCHEMY_DATABASE_URI = database_url()
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-key-change-me"
+if APP_ENV == "production" and SECRET_KEY == "development-only-key-change-me":
+    raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+
+APP_NAME = "国际贸易单一窗口 · 业务管理后台"
+APP_THEME = ""
+APP_ICON = ""
+
+# --- Security (Flask-AppBuilder) -------------------------------------------------------
+AUTH_TYPE = AUTH_DB
+AUTH_ROLE_ADMIN = "管理员"
+AUTH_ROLE_PUBLIC = "Public"
+AUTH_USER_REGISTRATION = False
+# Tables come from Alembic migrations; permissions are synchronised by `run.py` after the
+# upgrade, never as a side effect of building the app.
+FAB_CREATE_DB = False
+FAB_UPDATE_PERMS = False
+FAB_ADD_SECURITY_API = False
+FAB_API_SWAGGER_UI = True
+FAB_PASSWORD_COMPLEXITY_ENABLED = False
+JWT_ACCESS_TOKEN_EXPIRES = 8 * 3600
+WTF_CSRF_ENABLED = True
+WTF_CSRF_TIME_LIMIT = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Languages (Babel) -------------------------------------------------------------------
+# Key zh_CN: FAB (ships "zh") and Flask-Admin (ships "zh_Hans_CN") both come up in Chinese.
+LANGUAGES = {
+    "zh_CN": {"flag": "cn", "name": "简体中文"},
+    "en": {"flag": "gb", "name": "English"},
+}
+BABEL_DEFAULT_LOCALE = "zh_CN"
+BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+# FAB prepends its own folder; ours comes after it and therefore wins.
+BABEL_TRANSLATION_DIRECTORIES = os.path.join(BASE_DIR, "i18n", "translations")
+
+# --- Product settings ----------------------------------------------------------------------
+LIST_PAGE_SIZE = 20
+EXPORT_MAX_ROWS = 50_000
+PRINT_FONT_PATHS = [
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+]
+REPORTS_DIR = os.path.join(BASE_DIR, "reports")
+UPLOAD_MAX_BYTES = 8 * 1024 * 1024  # hard ceiling of one request; slots declare their own
+MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+CUSTOMS_EXCHANGE_DIR = os.environ.get(
+    "CUSTOMS_EXCHANGE_DIR", os.path.join(INSTANCE_DIR, "exchange", "customs")
+)
+
+SMTP_HOST = os.environ.get("SMTP_HOST")
+SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+SMTP_FROM = os.environ.get("SMTP_FROM", "noreply@singlewindow.local")
+NOTIFY_SENDERS = {
+    "email": "app.engine.notify.SmtpSender",
+    "sms": "app.engine.notify.LogSmsSender",
+}
