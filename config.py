@@ -34,8 +34,8 @@ def database_url() -> str:
 SQLALCHEMY_DATABASE_URI = database_url()
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
-SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-key-change-me"
-if APP_ENV == "production" and SECRET_KEY == "development-only-key-change-me":
+SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-secret-key-change-me-in-production"
+if APP_ENV == "production" and SECRET_KEY == "development-only-secret-key-change-me-in-production":
     raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
 
 APP_NAME = "国际贸易单一窗口 · 业务管理后台"

@@ -98,12 +98,21 @@ def app(db_url):
 
 @pytest.fixture
 def db(app):
-    """The database session, inside an application context."""
+    """A session of its own on the test database, for arrange and assert.
+
+    Deliberately not the app's scoped session and not inside a pushed app context: a pushed
+    context of the same app would be reused by the test client's requests, sharing ``g``
+    (the signed-in user) between them.
+    """
+    from sqlalchemy.orm import Session
+
     with app.app_context():
         from app import db as _db
 
-        yield _db.session
-        _db.session.remove()
+        engine = _db.engine
+    session = Session(bind=engine, expire_on_commit=False)
+    yield session
+    session.close()
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

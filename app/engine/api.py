@@ -485,7 +485,6 @@ class RecordApi(ModelRestApi):
 
 def api_for(model) -> type[RecordApi]:
     meta = model.meta()
-    schema = schema_class(model)
     cols = list(meta.fields)
     attrs = {
         "model": model,
@@ -498,10 +497,10 @@ def api_for(model) -> type[RecordApi]:
         "edit_columns": [c for c in cols if not meta.fields[c].readonly],
         "search_columns": [],
         "order_columns": cols,
-        "list_model_schema": schema(),
-        "show_model_schema": schema(),
-        "add_model_schema": schema(),
-        "edit_model_schema": schema(),
+        "list_model_schema": schema_class(model, "List")(),
+        "show_model_schema": schema_class(model, "Show")(),
+        "add_model_schema": schema_class(model, "Post")(),
+        "edit_model_schema": schema_class(model, "Put")(),
         "label_columns": {n: str(s.label) for n, s in meta.fields.items()},
     }
     return type(f"{meta.resource}_api", (RecordApi,), attrs)

@@ -152,8 +152,11 @@ def apply(session, record, data: dict, actor, *, partial: bool = True) -> None:
         _collect(session, record, record, data, actor, "", errors, forbidden, setters,
                  partial=partial)
         if forbidden:
+            # In the order the form shows them, each once.
+            order = {str(s.label): s.order for s in record.meta().fields.values()}
+            names = sorted(dict.fromkeys(forbidden), key=lambda n: order.get(n, 1 << 30))
             raise policy.Refused(
-                _("以下字段在当前状态下不可修改：%(fields)s", fields="、".join(forbidden)),
+                _("以下字段在当前状态下不可修改：%(fields)s", fields="、".join(names)),
                 status=403,
             )
         if errors:

@@ -44,7 +44,7 @@ def register_font(paths: list[str]) -> str:
                 for bold in (0, 1):
                     for italic in (0, 1):
                         addMapping(FONT_NAME, bold, italic, FONT_NAME)
-                _font = FONT_NAME
+                _font = _known_to_xhtml2pdf(FONT_NAME)
                 return _font
             except Exception as e:  # noqa: BLE001 - a broken font file must not stop printing
                 log.warning("could not load font %s: %s", path, e)
@@ -53,8 +53,16 @@ def register_font(paths: list[str]) -> str:
     pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
     log.warning("CJK font not found in %s: printing with the non-embedded %s", paths,
                 FALLBACK_FONT)
-    _font = FALLBACK_FONT
+    _font = _known_to_xhtml2pdf(FALLBACK_FONT)
     return _font
+
+
+def _known_to_xhtml2pdf(name: str) -> str:
+    """xhtml2pdf resolves CSS font-family names through its own table, not reportlab's."""
+    from xhtml2pdf import default
+
+    default.DEFAULT_FONT[name.lower()] = name
+    return name
 
 
 def font_name() -> str:

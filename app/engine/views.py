@@ -302,11 +302,18 @@ class RecordView(BaseView):
         return self._render("engine/history.html", record=record, flow=flow,
                             opinions=[e for e in flow if e.opinion],
                             changes=history.changes_of(session, record), tab=tab,
-                            state_label=self._state_label)
+                            state_label=self._state_label,
+                            transition_label=self._transition_label)
 
     def _state_label(self, code):
         wf = self.meta.workflow
         return wf.state_label(code) if wf and code else ""
+
+    def _transition_label(self, name):
+        if name == "create":
+            return _("新增")
+        t = wf_mod.find_transition(self.model, name)
+        return t.label if t else name
 
     # -- print ----------------------------------------------------------------------------
     def _pdf_response(self, records, filename):

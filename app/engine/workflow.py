@@ -20,7 +20,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, inspect
+from sqlalchemy import String, inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from . import changes, policy
@@ -202,6 +203,11 @@ def new_record(session, model: type[Record], actor: policy.Actor) -> Record:
     if not policy.can_create(actor, model):
         raise policy.Refused(_("您的角色无权新增「%(type)s」", type=model.meta().label))
     meta = model.meta()
+    if meta.singleton_per_owner and meta.owner and actor is not None and actor.org_id:
+        exists = session.scalar(select(model.id).where(getattr(model, meta.owner) == actor.org_id))
+        if exists:
+            raise policy.Refused(_("本单位已有「%(type)s」，不能重复新增", type=meta.label),
+                                 status=409)
     with system():
         rec = model()
         if meta.owner and actor is not None:
@@ -285,10 +291,16 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
         msg = cond(record, ctx)
         if msg:
             raise policy.Refused(msg, status=422)
+    dupes = unique_errors(session, record)
+    if dupes:
+        raise changes.ValidationErrors(dupes)
     is_new = record.id is None
     if is_new:
         session.add(record)
-    session.flush()  # user-mode flush: the guard checks what the user changed
+    try:
+        session.flush()  # user-mode flush: the guard checks what the user changed
+    except IntegrityError:
+        raise policy.Refused(_("数据与已有记录冲突，请刷新后重试"), status=409) from None
     from_state = None if is_new else policy.state_of(record)
     with system():
         if t.kind == COPY:
@@ -330,6 +342,24 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
     if ctx.messages:
         message = message + "，" + "，".join(ctx.messages)
     return Outcome(record, t, from_state, to_state, message)
+
+
+def unique_errors(session, record) -> dict[str, list[str]]:
+    """Declared unique fields whose value another record already has."""
+    model = type(record)
+    errors = {}
+    for name, spec in model.meta().fields.items():
+        col = inspect(model).columns[name]
+        value = getattr(record, name)
+        if not col.unique or value in (None, "") or spec.readonly:
+            continue
+        q = select(model.id).where(getattr(model, name) == value)
+        if record.id is not None:
+            q = q.where(model.id != record.id)
+        with session.no_autoflush:
+            if session.scalar(q.limit(1)) is not None:
+                errors[name] = [_("「%(field)s」%(value)s 已存在", field=spec.label, value=value)]
+    return errors
 
 
 def _record_name(record: Record) -> str:

@@ -1,0 +1,80 @@
+"""Shared test data and small helpers (what a user would type into the forms)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+HEAD = {
+    "agent_mobile": "13809181234",
+    "agent_name": "王建国",
+    "importer_code": "6101930123",
+    "year": "2026",
+    "trade_country": "JPN",
+    "origin_country": "JPN",
+    "fx_source": "01",
+    "goods_use": "02",
+    "trade_mode": "0110",
+    "customs_port": "9001",
+    "batch_mode": "1",
+    "goods_kind": "single",
+    "currency": "USD",
+    "remark": "",
+}
+
+GOODS = {
+    "__tables": ["goods", "goods-0-specs", "goods-1-specs"],
+    "goods-0-hs_code": "8458110000", "goods-0-name": "数控卧式车床", "goods-0-goods_state": "N",
+    "goods-0-unit": "001",
+    "goods-0-specs-0-model": "CK6150", "goods-0-specs-0-qty": "2",
+    "goods-0-specs-0-unit_price": "38500",
+    "goods-0-specs-1-model": "CK6163", "goods-0-specs-1-qty": "1",
+    "goods-0-specs-1-unit_price": "52800",
+    "goods-1-hs_code": "8457101000", "goods-1-name": "立式加工中心", "goods-1-goods_state": "N",
+    "goods-1-unit": "001",
+    "goods-1-specs-0-model": "VMC850", "goods-1-specs-0-qty": "3",
+    "goods-1-specs-0-unit_price": "46000",
+}
+
+LOCATION_ID = re.compile(r"/(\d+)$")
+
+
+def created_id(resp) -> int:
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    m = LOCATION_ID.search(resp.headers["Location"])
+    assert m, resp.headers["Location"]
+    return int(m.group(1))
+
+
+def new_draft(b, **overrides) -> int:
+    """enterprise user `b` fills the head of a new application and clicks 暂存."""
+    data = dict(HEAD)
+    data.update(overrides)
+    return created_id(b.post("/me_licence_application/new/do/save", data=data))
+
+
+def add_goods(b, pk, goods=None):
+    data = dict(goods or GOODS)
+    resp = b.post(f"/me_licence_application/{pk}/do/save", data=data)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:3000]
+    return resp
+
+
+def flashes(b) -> str:
+    """The text of the page the last redirect leads to (flash messages included)."""
+    return b.get("/").get_data(as_text=True)
+
+
+def get(db, model, pk):
+    db.expire_all()
+    return db.get(model, pk)
+
+
+def one(db, stmt):
+    db.expire_all()
+    return db.scalar(stmt)
+
+
+__all__ = ["GOODS", "HEAD", "add_goods", "created_id", "flashes", "get", "new_draft", "one",
+           "select"]

@@ -1,0 +1,319 @@
+"""机电产品进口单证申请 through its generated HTML screens, as its users work it."""
+
+from __future__ import annotations
+
+import decimal
+import re
+
+from sqlalchemy import func, select
+
+from app.engine.history import FlowEntry
+from models.me_licence import LicenceApplication, LicenceGoods
+
+from .helpers import GOODS, HEAD, add_goods, flashes, get, new_draft
+
+
+def test_new_form_starts_in_agent_mobile_with_defaults_and_grey_numbers(browser):
+    b = browser("enterprise1")
+    status, html = b.text("/me_licence_application/new")
+    assert status == 200
+    # cursor starts in 经办人手机号
+    assert re.search(r'<input[^>]*name="agent_mobile"[^>]*autofocus', html)
+    # 申请单编号 and 许可证号 are grey text, never inputs
+    assert not re.search(r'<(input|select|textarea)[^>]*\sname="(application_no|licence_no)"', html)
+    assert 'data-name="application_no"' in html and 'data-name="licence_no"' in html
+    # defaults for 外汇来源 / 商品用途 / 贸易方式
+    assert re.search(r'name="fx_source" value="01"', html)
+    assert re.search(r'name="goods_use" value="01"', html)
+    assert re.search(r'name="trade_mode" value="0110"', html)
+    # 进口用户 comes from the filing, grey
+    assert "陕西秦川精密机械有限公司" in html
+    # red * on required fields, and goods only after the first 暂存
+    assert '<span class="req">*</span>经办人手机号' in html
+    assert "请先暂存申请信息，再录入「商品信息」" in html
+    assert 'name="__tables" value="goods"' not in html
+
+
+def test_save_then_goods_then_declare(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b)
+    app = get(db, LicenceApplication, pk)
+    assert app.status == "draft"
+    assert re.fullmatch(r"JD\d{4}\d{10}", app.application_no)
+    assert app.consignee_name == "陕西秦川精密机械有限公司"
+    assert app.importer_name == "陕西秦川精密机械有限公司"
+    assert app.region == "610000"
+
+    add_goods(b, pk)
+    app = get(db, LicenceApplication, pk)
+    assert [g.name for g in app.goods] == ["数控卧式车床", "立式加工中心"]
+    assert [len(g.specs) for g in app.goods] == [2, 1]
+    assert app.total_qty == 6
+    assert app.total_amount == decimal.Decimal("267800.00")
+    assert app.total_usd == decimal.Decimal("267800.00")
+    assert app.goods[0].amount == decimal.Decimal("129800.00")
+    assert app.goods_names == "数控卧式车床、立式加工中心"
+
+    resp = b.post(f"/me_licence_application/{pk}/do/declare")
+    assert resp.status_code == 302
+    assert "申报成功" in flashes(b)
+    app = get(db, LicenceApplication, pk)
+    assert app.status == "under_review" and app.declared_at is not None
+    entries = db.scalars(select(FlowEntry).where(FlowEntry.entity == "me_licence_application",
+                                                 FlowEntry.record_id == pk)).all()
+    assert [(e.transition, e.from_state, e.to_state, e.role) for e in entries] == [
+        ("create", None, "draft", "企业"), ("declare", "draft", "under_review", "企业")]
+    status, html = b.text(f"/me_licence_application/{pk}")
+    assert "审批中" in html
+    # nothing is editable any more: no yellow inputs, no 暂存 / 申报 buttons
+    assert not re.search(r'<input[^>]*\sname="agent_mobile"', html)
+    assert "/do/declare" not in html and "/do/save" not in html.split('id="record-form"')[0]
+
+
+def test_foreign_currency_is_converted_with_the_rate_table(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b, currency="EUR")
+    add_goods(b, pk)
+    app = get(db, LicenceApplication, pk)
+    # demo rate EUR -> USD 1.0850
+    assert app.total_usd == decimal.Decimal("290563.00")
+
+
+def test_declare_without_goods_is_refused_with_the_reason(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b)
+    b.post(f"/me_licence_application/{pk}/do/declare")
+    html = b.get(f"/me_licence_application/{pk}").get_data(as_text=True)
+    no = get(db, LicenceApplication, pk).application_no
+    assert f"申请单 {no} 缺少商品信息" in html
+    assert get(db, LicenceApplication, pk).status == "draft"
+
+
+def test_declare_checks_required_fields_inline(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b, customs_port="")
+    add_goods(b, pk)
+    data = dict(HEAD, customs_port="")
+    resp = b.post(f"/me_licence_application/{pk}/do/declare", data=data)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    field = html.split('data-field="customs_port"')[1].split("</div>\n  </div>")[0]
+    assert "此项为必填项" in field
+    assert get(db, LicenceApplication, pk).status == "draft"
+
+
+def test_bad_phone_number_is_refused_inline_and_nothing_is_stored(browser, db):
+    b = browser("enterprise1")
+    before = db.scalar(select(func.count()).select_from(LicenceApplication))
+    resp = b.post("/me_licence_application/new/do/save", data=dict(HEAD, agent_mobile="12345"))
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "手机号码格式错误" in html
+    # what was typed is kept on the page
+    assert 'value="12345"' in html
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(LicenceApplication)) == before
+
+
+def test_unknown_code_list_value_is_refused(browser):
+    b = browser("enterprise1")
+    resp = b.post("/me_licence_application/new/do/save", data=dict(HEAD, trade_country="XYZ"))
+    assert resp.status_code == 422
+    assert "「XYZ」不是有效的代码" in resp.get_data(as_text=True)
+
+
+def test_goods_must_be_in_the_catalogue_of_the_year(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b)
+    data = dict(GOODS)
+    data["goods-0-hs_code"] = "0101210010"
+    resp = b.post(f"/me_licence_application/{pk}/do/save", data=data)
+    assert resp.status_code == 422
+    assert "商品编码 0101210010 不在 2026 年度机电产品目录中" in resp.get_data(as_text=True)
+    assert get(db, LicenceApplication, pk).goods == []
+
+
+def test_nonpositive_quantity_is_refused(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b)
+    data = dict(GOODS)
+    data["goods-0-specs-0-qty"] = "-2"
+    resp = b.post(f"/me_licence_application/{pk}/do/save", data=data)
+    assert resp.status_code == 422
+    assert "必须大于 0" in resp.get_data(as_text=True)
+
+
+def test_read_only_field_posted_anyway_is_refused_and_nothing_changes(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b)
+    before = get(db, LicenceApplication, pk)
+    no, version = before.application_no, before.version
+    data = dict(HEAD, agent_name="李四", licence_no="26-61-999999", application_no="HACKED")
+    resp = b.post(f"/me_licence_application/{pk}/do/save", data=data)
+    assert resp.status_code == 302
+    html = b.get(f"/me_licence_application/{pk}").get_data(as_text=True)
+    assert "以下字段在当前状态下不可修改：申请单编号、许可证号" in html
+    after = get(db, LicenceApplication, pk)
+    assert (after.application_no, after.licence_no, after.agent_name, after.version) == (
+        no, None, "王建国", version)
+
+
+def test_computed_total_posted_anyway_is_refused(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b)
+    add_goods(b, pk)
+    b.post(f"/me_licence_application/{pk}/do/save", data=dict(HEAD, total_usd="1"))
+    assert "以下字段在当前状态下不可修改：折美元总值" in flashes(b)
+    assert get(db, LicenceApplication, pk).total_usd == decimal.Decimal("267800.00")
+
+
+def test_record_under_review_cannot_be_saved(browser, db):
+    b = browser("enterprise1")
+    # demo application 2 (激光切割机) is 审批中
+    b.post("/me_licence_application/2/do/save", data=dict(HEAD, agent_name="改名"))
+    assert "当前状态「审批中」不能执行「暂存」" in flashes(b)
+    assert get(db, LicenceApplication, 2).agent_name == "王建国"
+
+
+def test_stale_edit_is_refused_not_overwritten(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b)
+    v = get(db, LicenceApplication, pk).version
+    assert b.post(f"/me_licence_application/{pk}/do/save",
+                  data=dict(HEAD, agent_name="第一人", version=str(v))).status_code == 302
+    b.post(f"/me_licence_application/{pk}/do/save",
+           data=dict(HEAD, agent_name="第二人", version=str(v)))
+    assert "该记录已被他人修改" in flashes(b)
+    assert get(db, LicenceApplication, pk).agent_name == "第一人"
+
+
+def test_commerce_approves_and_the_licence_number_is_issued(browser, db):
+    ent, com = browser("enterprise1"), browser("commerce1")
+    status, html = com.text("/me_licence_application/2")
+    assert status == 200 and "审批通过" in html and 'data-target="#dlg-approve"' in html
+    resp = com.post("/me_licence_application/2/do/approve", data={"opinion": "同意"})
+    assert resp.status_code == 302
+    app = get(db, LicenceApplication, 2)
+    assert app.status == "approved"
+    assert re.fullmatch(r"\d{2}-61-\d{6}", app.licence_no)
+    assert app.valid_until is not None and app.customs_status == "sent"
+    html = ent.get("/me_licence_application/2").get_data(as_text=True)
+    assert app.licence_no in html and "审批通过" in html
+    home = ent.get("/").get_data(as_text=True)
+    assert "机电产品进口单证申请已审批通过" in home
+
+
+def test_return_needs_an_opinion_which_the_enterprise_reads(browser, db):
+    ent, com = browser("enterprise1"), browser("commerce1")
+    resp = com.post("/me_licence_application/2/do/return", data={"opinion": "  "})
+    assert resp.status_code == 422
+    assert "请填写审批意见" in resp.get_data(as_text=True)
+    assert get(db, LicenceApplication, 2).status == "under_review"
+    com.post("/me_licence_application/2/do/return", data={"opinion": "请补充合同"})
+    assert get(db, LicenceApplication, 2).status == "returned"
+    status, html = ent.text("/me_licence_application/2/history?tab=opinions")
+    assert status == 200 and "请补充合同" in html and "张华" in html
+    # a returned application is editable again and may be declared again
+    ent.post("/me_licence_application/2/do/save", data=dict(
+        HEAD, trade_country="DEU", origin_country="DEU", currency="EUR", remark="已补充合同"))
+    assert get(db, LicenceApplication, 2).remark == "已补充合同"
+    ent.post("/me_licence_application/2/do/declare")
+    assert get(db, LicenceApplication, 2).status == "under_review"
+
+
+def test_withdraw_takes_an_application_back_to_draft(browser, db):
+    ent, com = browser("enterprise1"), browser("commerce1")
+    com.post("/me_licence_application/2/do/withdraw")
+    assert "您的角色无权执行「撤回」" in flashes(com)
+    assert get(db, LicenceApplication, 2).status == "under_review"
+    ent.post("/me_licence_application/2/do/withdraw")
+    assert get(db, LicenceApplication, 2).status == "draft"
+    ent.post("/me_licence_application/2/do/withdraw")
+    assert "当前状态「暂存」不能执行「撤回」" in flashes(ent)
+
+
+def test_copy_makes_a_new_draft_without_number_history_or_attachments(browser, db):
+    b = browser("enterprise1")
+    resp = b.post("/me_licence_application/3/do/copy")
+    new_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    src, new = get(db, LicenceApplication, 3), get(db, LicenceApplication, new_id)
+    assert new.status == "draft" and new.licence_no is None
+    assert new.application_no != src.application_no and new.application_no.startswith("JD")
+    assert [g.hs_code for g in new.goods] == [g.hs_code for g in src.goods]
+    assert [s.model for g in new.goods for s in g.specs] == [
+        s.model for g in src.goods for s in g.specs]
+    assert new.total_amount == src.total_amount
+    assert new.declared_at is None and new.cleared_qty is None
+    flow = db.scalars(select(FlowEntry).where(FlowEntry.entity == "me_licence_application",
+                                              FlowEntry.record_id == new_id)).all()
+    assert flow == []
+
+
+def test_delete_only_in_draft_or_returned(browser, db):
+    b = browser("enterprise1")
+    b.post("/me_licence_application/3/do/delete")
+    assert "当前状态「审批通过」不能执行「删除」" in flashes(b)
+    assert get(db, LicenceApplication, 3) is not None
+    pk = new_draft(b)
+    add_goods(b, pk)
+    b.post(f"/me_licence_application/{pk}/do/delete")
+    assert get(db, LicenceApplication, pk) is None
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(LicenceGoods).where(
+        LicenceGoods.application_id == pk)) == 0
+
+
+def test_batch_declare_reports_a_result_per_record(browser, db):
+    b = browser("enterprise1")
+    good = new_draft(b)
+    add_goods(b, good)
+    empty = new_draft(b)
+    no_empty = get(db, LicenceApplication, empty).application_no
+    resp = b.post("/me_licence_application/batch/declare", data={
+        "ids": [str(good), str(empty)], "_next": "/me_licence_application/"})
+    assert resp.status_code == 302
+    html = b.get("/me_licence_application/").get_data(as_text=True)
+    assert f"1 申报成功，1 失败：机电产品进口单证申请 {no_empty}: 申请单 {no_empty} 缺少商品信息" in html
+    assert get(db, LicenceApplication, good).status == "under_review"
+    assert get(db, LicenceApplication, empty).status == "draft"
+
+
+def test_batch_delete_of_drafts(browser, db):
+    b = browser("enterprise1")
+    a, c = new_draft(b), new_draft(b)
+    b.post("/me_licence_application/batch/delete", data={"ids": [str(a), str(c), "3"]})
+    html = flashes(b)
+    assert "2 删除成功，1 失败" in html and "不能执行「删除」" in html
+    assert get(db, LicenceApplication, a) is None and get(db, LicenceApplication, 3) is not None
+
+
+def test_single_record_actions_from_the_list_need_exactly_one_row(browser, db):
+    b = browser("enterprise1")
+    b.post("/me_licence_application/batch/withdraw", data={"ids": ["2", "3"]})
+    assert "「撤回」只能选择一条记录" in flashes(b)
+    b.post("/me_licence_application/batch/withdraw", data={"ids": ["2"]})
+    assert get(db, LicenceApplication, 2).status == "draft"
+
+
+def test_project_goods_need_project_type_and_industry(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b, goods_kind="project")
+    add_goods(b, pk)
+    b.post(f"/me_licence_application/{pk}/do/declare")
+    resp = b.post(f"/me_licence_application/{pk}/do/declare", data=dict(HEAD, goods_kind="project"))
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert html.count("此项为必填项") >= 2
+    b.post(f"/me_licence_application/{pk}/do/declare", data=dict(
+        HEAD, goods_kind="project", project_type="01", project_industry="01"))
+    assert get(db, LicenceApplication, pk).status == "under_review"
+
+
+def test_history_shows_flow_and_field_changes(browser, db):
+    b = browser("enterprise1")
+    pk = new_draft(b)
+    b.post(f"/me_licence_application/{pk}/do/save", data=dict(HEAD, agent_name="赵六"))
+    status, html = b.text(f"/me_licence_application/{pk}/history?tab=changes")
+    assert status == 200 and "经办人" in html and "王建国" in html and "赵六" in html
+    status, html = b.text(f"/me_licence_application/{pk}/history?tab=flow")
+    assert "新增" in html or "暂存" in html
