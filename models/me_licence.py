@@ -100,7 +100,7 @@ class MeProduct(Record):
         icon = "fa-list"
         scope = {ENTERPRISE: ALL, COMMERCE: ALL, CUSTOMS: ALL, ADMIN: ALL}
         create_roles = (COMMERCE, ADMIN)
-        list_columns = ["year", "hs_code", "name", "unit", "category"]
+        list_columns = ["hs_code", "name", "unit", "category", "year"]
         search = [Search("year", "exact"), Search("hs_code", "prefix"), Search("name", "contains")]
         order_by = "hs_code"
         title_field = "hs_code"

@@ -364,7 +364,7 @@ class RecordApi(ModelRestApi):
             rec = self._load(pk, self._actor())
         except policy.Refused as e:
             return _refusal(e)
-        return self._pdf([rec], f"{self.meta.print.title}-{rec.title()}.pdf")
+        return self._pdf([rec], f"{self.meta.print.title}-{rec.caption()}.pdf")
 
     @expose("/print", methods=["GET"])
     @protect()

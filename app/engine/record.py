@@ -81,7 +81,8 @@ class Record(_Bookkeeping, Model):
             cls._record_meta = m
         return m
 
-    def title(self) -> str:
+    def caption(self) -> str:
+        """How the record is named in messages and headings (its number, name …)."""
         meta = self.meta()
         value = getattr(self, meta.title_field, None) if meta.title_field else None
         return str(value) if value else f"#{self.id}" if self.id else ""

@@ -329,7 +329,7 @@ class RecordView(BaseView):
         if self.meta.print is None:
             abort(404)
         record = policy.get_scoped(db_session(), self.model, pk, actor)
-        return self._pdf_response([record], f"{self.meta.print.title}-{record.title()}.pdf")
+        return self._pdf_response([record], f"{self.meta.print.title}-{record.caption()}.pdf")
 
     @expose("/print")
     @engine_route

@@ -307,7 +307,7 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
             new = copy_record(session, record, actor)
             session.flush()
             return Outcome(record, t, from_state, from_state,
-                           _("复制成功，新单证：%(title)s", title=new.title()), new_record=new)
+                           _("复制成功，新单证：%(title)s", title=new.caption()), new_record=new)
         if t.kind == DELETE:
             title = _record_name(record)
             from . import attachments
@@ -363,7 +363,7 @@ def unique_errors(session, record) -> dict[str, list[str]]:
 
 
 def _record_name(record: Record) -> str:
-    return f"{record.meta().label} {record.title()}".strip()
+    return f"{record.meta().label} {record.caption()}".strip()
 
 
 def copy_record(session, record: Record, actor: policy.Actor) -> Record:
@@ -442,7 +442,7 @@ def fire_batch(session, model: type[Record], ids: list, name: str, actor: policy
         if rec is None:
             results.append(BatchResult(rid, False, _("记录不存在或无权访问")))
             continue
-        title = rec.title()
+        title = rec.caption()
         sp = session.begin_nested()
         try:
             out = fire(session, rec, name, actor, opinion=opinion, inputs=inputs)

@@ -1,0 +1,114 @@
+"""List screens: the declared search form, keyset paging without COUNT(*), few SQL statements."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import event
+
+from models.me_licence import LicenceApplication
+
+from .helpers import get, new_draft
+
+ROW = re.compile(r'<tr data-id="(\d+)" class="js-row">')
+
+
+def ids(html):
+    return [int(i) for i in ROW.findall(html)]
+
+
+def test_list_opens_with_the_users_query_already_run(browser):
+    html = browser("enterprise1").get("/me_licence_application/").get_data(as_text=True)
+    assert ids(html) == [5, 4, 3, 2, 1]
+
+
+def test_search_fields(browser, db):
+    b = browser("enterprise1")
+    no = get(db, LicenceApplication, 3).application_no
+
+    def search(q):
+        return ids(b.get(f"/me_licence_application/?_searched=1&{q}").get_data(as_text=True))
+
+    assert search(f"application_no={no}") == [3]
+    assert search("goods_names=车床") == [1]
+    assert search("goods_names=加工中心") == [3]
+    assert search("goods_names=立式加工") == [3]
+    assert search("goods_names=床") == [3, 1]  # one character: plain contains
+    assert search("goods_names=飞机") == []
+    assert search("status=approved") == [5, 3]
+    assert search("status=returned") == [4]
+    assert search("declared_at__from=2000-01-01&declared_at__to=2099-12-31") == [5, 4, 3, 2]
+    assert search("declared_at__from=2099-01-01") == []
+
+
+def test_a_bad_date_in_the_search_is_reported(browser):
+    html = browser("enterprise1").get(
+        "/me_licence_application/?_searched=1&declared_at__from=yesterday").get_data(as_text=True)
+    assert "「申报时间」的查询条件格式错误" in html
+
+
+def test_keyset_paging_forward_backward_and_last(browser, app):
+    b = browser("enterprise1")
+    made = [new_draft(b) for _ in range(18)]  # 5 demo rows + 18 = 23 rows, 20 per page
+    all_ids = sorted([1, 2, 3, 4, 5] + made, reverse=True)
+    html = b.get("/me_licence_application/").get_data(as_text=True)
+    assert ids(html) == all_ids[:20]
+    assert "第 1 页" in html
+    nxt = re.search(r'href="([^"]*_after=[^"]*)"', html).group(1).replace("&amp;", "&")
+    html2 = b.get(nxt).get_data(as_text=True)
+    assert ids(html2) == all_ids[20:] and "第 2 页" in html2
+    prev = re.search(r'href="([^"]*_before=[^"]*)"', html2).group(1).replace("&amp;", "&")
+    assert ids(b.get(prev).get_data(as_text=True)) == all_ids[:20]
+    last = b.get("/me_licence_application/?_last=1").get_data(as_text=True)
+    assert ids(last) == all_ids[-20:]
+    # a tampered cursor falls back to the first page with a message
+    html = b.get("/me_licence_application/?_after=garbage").get_data(as_text=True)
+    assert "分页参数无效" in html and ids(html) == all_ids[:20]
+
+
+def test_sort_by_a_column(browser):
+    html = browser("enterprise1").get(
+        "/me_licence_application/?_sort=total_usd&_dir=asc").get_data(as_text=True)
+    assert ids(html) == [1, 5, 2, 4, 3]
+
+
+def test_a_list_request_issues_few_sql_statements_and_no_count(browser, app):
+    b = browser("enterprise1")
+    b.get("/me_licence_application/")  # warm the code-list cache
+    with app.app_context():
+        from app import db
+
+        engine = db.engine
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        resp = b.get("/me_licence_application/")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert resp.status_code == 200
+    assert len(statements) <= 6, statements
+    assert not any("count(" in s.lower() for s in statements), statements
+
+
+def test_catalogue_defaults_to_the_current_year(browser):
+    html = browser("enterprise1").get("/me_product/").get_data(as_text=True)
+    assert 'name="year" value="2026"' in html and "8407341000" in html
+    html = browser("enterprise1").get("/me_product/?_searched=1&hs_code=8471").get_data(
+        as_text=True)
+    assert "便携式自动数据处理设备" in html and "8458110000" not in html
+
+
+def test_export_to_excel(browser):
+    import io
+
+    import openpyxl
+
+    resp = browser("enterprise1").get("/me_licence_application/export?status=approved")
+    wb = openpyxl.load_workbook(io.BytesIO(resp.data))
+    rows = list(wb.active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("申请单编号", "许可证号", "进口商名称")
+    assert len(rows) == 3 and all(r[5] == "审批通过" for r in rows[1:])

@@ -1,0 +1,96 @@
+"""公告消息 for every role, 待办 (what waits for me), and the e-mail/SMS outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from app.engine import notify
+from app.engine.notify import Notice, OutboxMessage
+
+from .helpers import get
+
+
+def test_home_page_shows_notices_and_todo(browser):
+    html = browser("commerce1").get("/").get_data(as_text=True)
+    assert "关于启用“单一窗口”业务管理后台的公告" in html
+    assert "待办事项" in html
+    # 1 application under review (demo) waits for the commerce officer
+    assert "/me_licence_application/?status=under_review" in html
+
+
+def test_messages_to_one_company_are_not_shown_to_another(browser):
+    own = browser("enterprise1").get("/").get_data(as_text=True)
+    other = browser("enterprise2").get("/").get_data(as_text=True)
+    assert "机电产品进口单证申请已审批通过" in own
+    assert "机电产品进口单证申请已审批通过" not in other
+
+
+def test_notice_list_search_and_detail(browser, db):
+    b = browser("enterprise2")
+    html = b.get("/notice/?_searched=1&title=有效期").get_data(as_text=True)
+    assert "机电产品自动进口许可证有效期说明" in html and "启用" not in html
+    n = db.scalar(select(Notice).where(Notice.title == "机电产品自动进口许可证有效期说明"))
+    assert b.get(f"/notice/{n.id}").status_code == 200
+    private = db.scalar(select(Notice).where(Notice.org_id.is_not(None)))
+    assert b.get(f"/notice/{private.id}").status_code == 404
+
+
+def test_only_administrators_and_customs_publish(browser, db):
+    b = browser("enterprise1")
+    assert b.post("/notice/new/do/save", data={"title": "x", "kind": "公告"}).status_code == 302
+    db.expire_all()
+    assert db.scalar(select(Notice).where(Notice.title == "x")) is None
+    admin = browser("admin")
+    admin.post("/notice/new/do/save", data={"title": "系统维护通知", "kind": "公告",
+                                            "content": "周六 22:00-24:00 维护"})
+    n = db.scalar(select(Notice).where(Notice.title == "系统维护通知"))
+    assert n is not None and n.publisher and n.published_at is not None
+    assert "系统维护通知" in browser("enterprise2").get("/").get_data(as_text=True)
+
+
+def test_a_decision_queues_an_email_to_the_company(browser, db):
+    browser("commerce1").post("/me_licence_application/2/do/return", data={"opinion": "补充合同"})
+    db.expire_all()
+    msg = db.scalar(select(OutboxMessage).where(OutboxMessage.body.contains("审批意见：补充合同")))
+    assert msg is not None
+    assert msg.recipient == "trade@qinchuan-precision.example" and msg.status == "pending"
+    assert "补充合同" in msg.body
+
+
+def test_outbox_retries_while_the_sender_is_down_and_then_delivers(app, db):
+    sent = []
+
+    class Flaky:
+        down = True
+
+        def send(self, msg):
+            if Flaky.down:
+                raise notify.SenderDown("connection refused")
+            sent.append(msg.recipient)
+
+    app.config["NOTIFY_SENDERS"] = {"email": "tests.test_notifications.FLAKY"}
+    globals()["FLAKY"] = Flaky
+    with app.app_context():
+        from app import db as _db
+
+        session = _db.session
+        notify.queue(session, "email", "x@example.cn", "主题", "正文")
+        session.commit()
+        counts = notify.deliver_pending(session)
+        assert counts["retry"] >= 1 and counts["sent"] == 0 and sent == []
+        msg = session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "x@example.cn"))
+        assert msg.status == "pending" and msg.attempts == 1 and "refused" in msg.last_error
+        assert msg.next_attempt_at > dt.datetime.now()
+        # not due yet: nothing happens
+        assert notify.deliver_pending(session) == {"sent": 0, "retry": 0, "failed": 0}
+        msg.next_attempt_at = dt.datetime.now() - dt.timedelta(seconds=1)
+        session.commit()
+        Flaky.down = False
+        assert notify.deliver_pending(session)["sent"] >= 1
+        assert "x@example.cn" in sent
+        assert session.get(OutboxMessage, msg.id).status == "sent"
+
+
+__all__ = ["get"]
