@@ -142,7 +142,12 @@ def check_version(record, submitted) -> None:
 
 
 def apply(session, record, data: dict, actor, *, partial: bool = True) -> None:
-    """Apply ``data`` to ``record`` for ``actor``; raise before changing anything if refused."""
+    """Apply ``data`` to ``record`` for ``actor``.
+
+    A forbidden change raises before anything is set.  Format errors raise ValidationErrors
+    after the valid values were set, so a transition can report missing required fields in
+    the same answer; every caller rolls the session back on either exception.
+    """
     errors: dict[str, list[str]] = defaultdict(list)
     forbidden: list[str] = []
     setters: list[tuple] = []
@@ -159,10 +164,10 @@ def apply(session, record, data: dict, actor, *, partial: bool = True) -> None:
                 _("以下字段在当前状态下不可修改：%(fields)s", fields="、".join(names)),
                 status=403,
             )
-        if errors:
-            raise ValidationErrors(errors)
         for fn in setters:
             fn()
+        if errors:
+            raise ValidationErrors(errors)
 
 
 def _collect(session, root, obj, data, actor, prefix, errors, forbidden, setters, *, partial):
@@ -240,16 +245,24 @@ def _holder_spec(child) -> ChildSpec | None:
     return parent.meta().children.get(rel.back_populates)
 
 
-def _blank_row(row: dict) -> bool:
+def _blank_row(row: dict, cmeta=None) -> bool:
+    """A new line nobody typed into (defaults such as 商品状态 "新" do not count)."""
     for k, v in row.items():
         if k in ("id",) or k.startswith("_"):
             continue
         if isinstance(v, list):
-            if any(not _blank_row(r) for r in v if isinstance(r, dict)):
+            sub = cmeta.child_model(k).meta() if cmeta is not None and k in cmeta.children \
+                else None
+            if any(not _blank_row(r, sub) for r in v if isinstance(r, dict)):
                 return False
             continue
-        if v not in (None, "", False):
-            return False
+        if v in (None, "", False):
+            continue
+        spec = cmeta.fields.get(k) if cmeta is not None else None
+        if spec is not None and spec.initial is not None and not callable(spec.initial) \
+                and str(v) == str(spec.initial):
+            continue
+        return False
     return True
 
 
@@ -277,7 +290,7 @@ def _collect_children(session, root, parent, cspec: ChildSpec, rows, actor, path
                 changed = True
             continue
         if cid in (None, ""):
-            if _blank_row(row):
+            if _blank_row(row, cmodel.meta()):
                 continue
             # Attached to the parent only once everything validated (setters run last).
             child = cmodel()

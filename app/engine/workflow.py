@@ -272,7 +272,16 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
     if reason:
         raise policy.Refused(reason, status=409 if actor and actor.roles & t.roles else 403)
     if data is not None and t.saves_form:
-        changes.apply(session, record, data, actor, partial=False)
+        try:
+            changes.apply(session, record, data, actor, partial=False)
+        except changes.ValidationErrors as e:
+            if t.check_required:
+                # One answer for everything to correct: wrong formats and empty fields.
+                missing = changes.required_errors(record)
+                if isinstance(t.check_required, list):
+                    missing = {k: v for k, v in missing.items() if k in t.check_required}
+                raise changes.ValidationErrors({**missing, **e.errors}) from None
+            raise
     opinion, values = _check_inputs(session, t, opinion, inputs)
     if meta.clean is not None and t.kind in (SAVE, STATE):
         errs = meta.clean(record, session)
@@ -449,9 +458,10 @@ def fire_batch(session, model: type[Record], ids: list, name: str, actor: policy
             sp.commit()
         except (policy.Refused, changes.ValidationErrors) as e:
             sp.rollback()
-            msg = e.message if isinstance(e, policy.Refused) else e.summary(
+            msg = str(e.message) if isinstance(e, policy.Refused) else e.summary(
                 _error_labels(rec))
-            results.append(BatchResult(rid, False, f"{_record_name(rec)}: {msg}", title=title))
+            text = msg if title and title in msg else f"{_record_name(rec)}：{msg}"
+            results.append(BatchResult(rid, False, text, title=title))
             continue
         results.append(BatchResult(
             rid, True, out.message,

@@ -71,13 +71,16 @@
   });
 
   // ---- type-ahead for code lists and catalogue pickers ---------------------------------
+  // Code lists: typing filters the list at once; Space in an empty box or a click shows it.
+  // Catalogue pickers (商品编码): type at least N characters, then Enter shows the choices.
+  // In an open list Up/Down move, Enter takes the highlighted entry; otherwise Enter moves on.
   var $menu = null, menuFor = null, active = -1, items = [];
   function closeMenu() { if ($menu) { $menu.remove(); } $menu = null; menuFor = null; active = -1; items = []; }
-  function showMenu(input, list, render) {
+  function showMenu(input, list, render, emptyText) {
     closeMenu();
     var off = $(input).offset();
     $menu = $('<div class="typeahead-menu"></div>').css({ top: off.top + $(input).outerHeight(), left: off.left, minWidth: Math.max(260, $(input).outerWidth()) });
-    if (!list.length) { $menu.append('<div class="ta-empty">' + t("noMatch", "没有匹配的代码") + "</div>"); }
+    if (!list.length) { $menu.append($('<div class="ta-empty"></div>').text(emptyText || t("noMatch", "没有匹配的代码"))); }
     list.forEach(function (it, i) {
       var $it = $('<div class="ta-item"></div>').html(render(it)).attr("data-i", i);
       $menu.append($it);
@@ -94,46 +97,71 @@
     }
   }
   function esc(s) { return $("<span>").text(s == null ? "" : String(s)).html(); }
+  // An answer that arrives after the box was left or typed on again is stale: drop it, or
+  // a slow answer for "J" would replace the list for "JPN" and Enter would take a wrong code.
+  function current(input, q) { return document.activeElement === input && $(input).val() === q; }
 
+  function codelistUrl(input) { return "/engine/codelist/" + encodeURIComponent($(input).data("codelist")); }
   function codelistQuery(input) {
-    var name = $(input).data("codelist"), q = $(input).val();
-    $.getJSON("/engine/codelist/" + encodeURIComponent(name), { q: q }, function (data) {
-      if (document.activeElement !== input) { return; }
+    var q = $(input).val();
+    $.getJSON(codelistUrl(input), { q: q }, function (data) {
+      if (!current(input, q)) { return; }
       showMenu(input, data.results, function (it) {
         return '<span class="ta-code">' + esc(it.code) + "</span> " + esc(it.label);
       });
       input._pick = function (it) {
         $(input).val(it.code);
+        input._named = it.code;
         $(input).siblings(".code-name").text(it.label);
         $(input).trigger("change");
       };
     });
   }
-  $(document).on("input focus", "input[data-codelist]", function () { codelistQuery(this); });
+  // The name shown next to a code that was typed (not picked) or filled in by a picker.
+  function refreshCodeName(input) {
+    var $in = $(input), code = $.trim($in.val()), $name = $in.siblings(".code-name");
+    if (!$name.length || input._named === code) { return; }
+    if (!code) { $name.text(""); input._named = code; return; }
+    $.getJSON(codelistUrl(input), { q: code }, function (data) {
+      if ($.trim($in.val()) !== code) { return; }
+      var hit = (data.results || []).filter(function (it) {
+        return String(it.code).toLowerCase() === code.toLowerCase();
+      })[0];
+      if (hit && hit.code !== code) { $in.val(hit.code); }
+      $name.text(hit ? hit.label : "");
+      input._named = hit ? hit.code : code;
+    });
+  }
+  $(document).on("input", "input[data-codelist]", function () { codelistQuery(this); });
+  $(document).on("click", "input[data-codelist]", function () {
+    if (!($menu && menuFor === this)) { codelistQuery(this); }
+  });
+  $(document).on("change", "input[data-codelist]", function () { refreshCodeName(this); });
 
   function row(input) { return $(input).closest("tr.child-row, .engine-form"); }
   function pickerQuery(input) {
-    var min = parseInt($(input).data("picker-min") || "0", 10), q = $(input).val();
-    if (q.length < min) { closeMenu(); return; }
-    var params = { q: q };
+    var q = $(input).val(), params = { q: q };
     $(".engine-form [name=year]").each(function () { params.ctx_year = $(this).val(); });
     $.getJSON($(input).data("picker"), params, function (data) {
+      if (!current(input, q)) { return; }
       showMenu(input, data.results, function (it) {
         return '<span class="ta-code">' + esc(it.value) + "</span> " + esc(it.label);
-      });
+      }, data.message);
       input._pick = function (it) {
         $(input).val(it.value);
+        input._typed = false;
         var fills = $(input).data("fills") || {}, $row = row(input);
         Object.keys(fills).forEach(function (k) {
           var $f = $row.find('[data-field="' + k + '"]').first().find("input, select, textarea").not("[type=hidden]").first();
           if ($f.length) { $f.val(it.fills[k]).trigger("change"); }
         });
+        $(input).trigger("change");
       };
     });
   }
   $(document).on("input", "input[data-picker]", function () {
-    var min = parseInt($(this).data("picker-min") || "0", 10);
-    if ($(this).val().length >= min) { pickerQuery(this); } else { closeMenu(); }
+    this._typed = true;
+    if ($menu && menuFor === this) { pickerQuery(this); }  // an open list follows the typing
   });
 
   $(document).on("keydown", "input[data-codelist], input[data-picker]", function (e) {
@@ -143,16 +171,14 @@
       if (e.key === "Enter") {
         if (active >= 0 && this._pick) { this._pick(items[active]); }
         closeMenu(); e.preventDefault(); e.stopImmediatePropagation();
-        this._picked = true;
         return;
       }
-      if (e.key === "Escape") { closeMenu(); return; }
+      if (e.key === "Escape" || e.key === "Tab") { closeMenu(); return; }
     } else if (e.key === " " && $(this).data("codelist") && !$(this).val()) {
       codelistQuery(this); e.preventDefault();
-    } else if (e.key === "Enter" && $(this).data("picker") && !this._picked) {
+    } else if (e.key === "Enter" && $(this).data("picker") && this._typed) {
+      // Enter after typing a code: show the matching catalogue entries (none picked yet).
       pickerQuery(this); e.preventDefault(); e.stopImmediatePropagation();
-    } else if (e.key === "Enter") {
-      this._picked = false;
     }
   });
   $(document).on("mousedown", ".typeahead-menu .ta-item", function (e) {
@@ -217,10 +243,20 @@
     if ($tr.length) {
       var $ct = $tr.closest(".child-table");
       var $cells = focusables($tr.children("td"));
-      if ($cells.last().is(this) && String($ct.data("enter")) === "1" && $ct.hasClass("editable")) {
-        var $next = $tr.nextAll("tr.child-row").first();
-        if ($next.length) { focusables($next.children("td")).first().focus(); } else { addRow($ct); }
-        return;
+      if ($cells.last().is(this)) {
+        // A line whose own detail table is still empty (商品 → 规格型号): Enter goes there.
+        var $sub = $tr.next("tr.nested-row").filter(function () {
+          return $(this).attr("data-index") === $tr.attr("data-index");
+        }).children("td").children(".child-table.editable").filter(function () {
+          return String($(this).data("enter")) === "1" &&
+            !$(this).children("table").children("tbody").children("tr.child-row").length;
+        }).first();
+        if ($sub.length) { addRow($sub); return; }
+        if (String($ct.data("enter")) === "1" && $ct.hasClass("editable")) {
+          var $next = $tr.nextAll("tr.child-row").first();
+          if ($next.length) { focusables($next.children("td")).first().focus(); } else { addRow($ct); }
+          return;
+        }
       }
     }
     // Elsewhere Enter moves to the next field, as Tab does.
@@ -244,6 +280,11 @@
   $(function () {
     applyShowWhen();
     $(".child-table").each(function () { renumber($(this)); });
+    // A form sent back with errors shows the posted codes without their names: look them up.
+    $("#record-form input[data-codelist]").each(function () {
+      var $name = $(this).siblings(".code-name");
+      if ($.trim($(this).val()) && $name.length && !$.trim($name.text())) { refreshCodeName(this); }
+    });
     var $af = $("#record-form [autofocus]").first();
     if ($af.length) { $af.focus(); }
   });

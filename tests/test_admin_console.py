@@ -1,0 +1,152 @@
+"""The admin console (/admin): administrators only, CSRF on, validated organisations, export."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from app.engine import validators
+from models.base import Organisation
+
+from .conftest import CSRF_RE as _ANY_CSRF
+
+# The console's own (SecureForm) token: the input with id="csrf_token".
+CSRF_RE = re.compile(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"')
+assert _ANY_CSRF
+
+VALID_USCC = "91350100M000100Y43"  # GB 32100 example (FIELD_NOTES §1)
+
+
+def test_check_digit_algorithms():
+    assert validators.is_uscc(VALID_USCC)
+    assert not validators.is_uscc("91350100M000100Y44")
+    assert not validators.is_uscc("91350100M000100Y4")
+    assert validators.is_org_code("M000100Y-4")  # 主体标识码 of the example USCC
+    assert not validators.is_org_code("M000100Y-5")
+    body = "MA6W2K3L"
+    assert validators.is_org_code(body + validators.org_code_check_char(body))
+    assert validators.is_id_number("11010519491231002X")
+    assert not validators.is_id_number("110105194912310021")
+    assert not validators.is_id_number("110105194902310028")  # 31 February
+    with pytest.raises(ValueError):
+        validators.mobile("2380918123")
+    validators.phone("029-88451234")
+    with pytest.raises(ValueError):
+        validators.email("a@b")
+
+
+@pytest.mark.parametrize("username", ["enterprise1", "commerce1", "customs1", "institution1"])
+def test_only_administrators_enter(browser, username):
+    b = browser(username)
+    for path in ("/admin/", "/admin/org_admin/", "/admin/user_admin/", "/admin/code_admin/"):
+        resp = b.get(path)
+        assert resp.status_code == 302 and "/login/" in resp.headers["Location"]
+
+
+def test_admin_lists_and_exports_organisations(browser):
+    b = browser("admin")
+    status, html = b.text("/admin/org_admin/")
+    assert status == 200 and "陕西秦川精密机械有限公司" in html
+    resp = b.get("/admin/org_admin/export/xlsx/")
+    assert resp.status_code == 200
+    ws = openpyxl.load_workbook(io.BytesIO(resp.data)).active
+    names = [r[1] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert "西安长安医疗设备进出口有限公司" in names
+
+
+def _create_org(b, **fields):
+    html = b.get("/admin/org_admin/new/").get_data(as_text=True)
+    token = CSRF_RE.search(html)
+    assert token, "the admin form carries a CSRF token"
+    data = {"csrf_token": token.group(1), "kind": "company", "name": "测试企业",
+            "active": "y", **fields}
+    return b.client.post("/admin/org_admin/new/", data=data)
+
+
+def test_organisation_with_wrong_uscc_check_digit_is_refused(browser, db):
+    b = browser("admin")
+    resp = _create_org(b, uscc="91350100M000100Y44")
+    assert resp.status_code == 200
+    assert "统一社会信用代码格式或校验位错误" in resp.get_data(as_text=True)
+    db.expire_all()
+    assert db.scalar(select(Organisation).where(Organisation.name == "测试企业")) is None
+
+
+def test_organisation_codes_must_agree(browser, db):
+    b = browser("admin")
+    resp = _create_org(b, uscc=VALID_USCC, org_code="MA6W2K3L-3")
+    assert "组织机构代码与统一社会信用代码第 9-17 位不一致" in resp.get_data(as_text=True)
+    resp = _create_org(b, uscc=VALID_USCC, org_code="M000100Y-4")
+    assert resp.status_code == 302
+    db.expire_all()
+    org = db.scalar(select(Organisation).where(Organisation.name == "测试企业"))
+    assert org.uscc == VALID_USCC
+
+
+def test_admin_forms_refuse_posts_without_csrf_token(browser, db):
+    b = browser("admin")
+    resp = b.client.post("/admin/org_admin/new/", data={"kind": "company", "name": "无令牌"})
+    assert resp.status_code in (200, 400)
+    db.expire_all()
+    assert db.scalar(select(Organisation).where(Organisation.name == "无令牌")) is None
+
+
+def test_code_list_edit_reaches_the_type_ahead(browser, db):
+    from app.engine.codelists import CodeItem
+
+    admin, ent = browser("admin"), browser("enterprise1")
+    item = db.scalar(select(CodeItem).where(CodeItem.list_name == "me_goods_use",
+                                            CodeItem.code == "04"))
+    html = admin.get(f"/admin/code_admin/edit/?id={item.id}").get_data(as_text=True)
+    token = CSRF_RE.search(html).group(1)
+    resp = admin.client.post(f"/admin/code_admin/edit/?id={item.id}", data={
+        "csrf_token": token, "list_name": "me_goods_use", "code": "04", "name": "科研开发用",
+        "name_en": "Research and development", "active": "y", "sort": "3"})
+    assert resp.status_code == 302
+    data = ent.get("/engine/codelist/me_goods_use?q=科研").get_json()
+    assert {"code": "04", "label": "科研开发用"} in data["results"]
+
+
+def test_type_ahead_narrows_by_code_letters_or_chinese(browser):
+    b = browser("enterprise1")
+    codes = [r["code"] for r in b.get("/engine/codelist/country?q=JP").get_json()["results"]]
+    assert codes[0] == "JPN"
+    labels = [r["label"] for r in b.get("/engine/codelist/country?q=日本").get_json()["results"]]
+    assert labels == ["日本"]
+    codes = [r["code"] for r in b.get("/engine/codelist/customs_district?q=90").get_json()[
+        "results"]]
+    assert codes[:3] == ["9000", "9001", "9002"]
+    assert b.get("/engine/codelist/nonexistent?q=1").status_code == 404
+
+
+def test_hs_picker_needs_four_digits_and_fills_name_and_unit(browser):
+    b = browser("enterprise1")
+    resp = b.get("/me_licence_application/pick/goods.hs_code?q=845").get_json()
+    assert resp["results"] == [] and "4" in resp["message"]
+    resp = b.get("/me_licence_application/pick/goods.hs_code?q=8458&ctx_year=2026").get_json()
+    values = [r["value"] for r in resp["results"]]
+    assert values == ["8458110000", "8458910000"]
+    assert resp["results"][0]["fills"] == {"name": "数控卧式车床", "unit": "001"}
+
+
+def test_user_admin_sets_password_hash(browser, db):
+    b = browser("admin")
+    html = b.get("/admin/user_admin/new/").get_data(as_text=True)
+    token = CSRF_RE.search(html).group(1)
+    org_id = db.scalar(select(Organisation.id).where(Organisation.name == "西安海关"))
+    role_id = re.search(r'<option value="(\d+)">海关</option>', html)
+    assert role_id
+    resp = b.client.post("/admin/user_admin/new/", data={
+        "csrf_token": token, "username": "customs2", "first_name": "洋", "last_name": "刘",
+        "email": "customs2@example.cn", "organisation": str(org_id),
+        "roles": role_id.group(1), "active": "y", "new_password": "Another@2026"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    from .conftest import Browser
+
+    new_user = Browser(b.app, None)
+    new_user.login("customs2", "Another@2026")
+    assert new_user.get("/me_licence_application/3").status_code == 200
