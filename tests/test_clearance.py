@@ -36,7 +36,7 @@ def test_quota_lists_non_one_batch_licences_with_what_is_left(browser, db):
     assert lic3.licence_no in html and lic5.licence_no not in html
     assert (lic3.total_qty, lic3.cleared_qty, lic3.remaining_qty, lic3.clearance_count) == (
         5, 2, 3, 2)
-    status, html = b.text(f"/me_licence_application/3")
+    status, html = b.text("/me_licence_application/3")
     assert "结关数据" in html and "900120261000012345" in html
 
 
