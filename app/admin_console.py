@@ -21,8 +21,8 @@ from wtforms import PasswordField, ValidationError
 from app.engine import codelists, policy, validators
 from app.engine.codelists import CodeItem
 from app.engine.notify import Notice, OutboxMessage
+from models.base import ORG_KINDS, CurrencyRate, Organisation
 from models.base import AppUser as User
-from models.base import CurrencyRate, Organisation
 
 
 def _is_admin() -> bool:
@@ -89,8 +89,7 @@ class OrganisationAdmin(_Secured, ModelView):
         "province": _l("省市"), "address": _l("地址"), "contact": _l("联系人"),
         "phone": _l("电话"), "email": _l("电子邮件"), "active": _l("有效"),
     }
-    form_choices = {"kind": [("company", "企业"), ("institution", "检验机构"),
-                             ("customs", "海关"), ("commerce", "商务主管部门")]}
+    form_choices = {"kind": ORG_KINDS}
     form_args = {"uscc": {"validators": [_check_uscc]},
                  "org_code": {"validators": [_check_org_code]}}
 
@@ -133,7 +132,7 @@ class CodeItemAdmin(_Secured, ModelView):
     column_labels = {"list_name": _l("代码表"), "code": _l("代码"), "name": _l("名称"),
                      "name_en": _l("英文名称"), "extra": _l("附加"), "active": _l("有效"),
                      "sort": _l("排序")}
-    form_choices = {"list_name": [(k, str(v["label"])) for k, v in codelists.LISTS.items()]}
+    form_choices = {"list_name": [(k, v["label"]) for k, v in codelists.LISTS.items()]}
 
     def after_model_change(self, form, model, is_created):
         codelists.invalidate(model.list_name)
@@ -166,8 +165,8 @@ class NoticeAdmin(_Secured, ModelView):
     column_labels = {"title": _l("标题"), "kind": _l("类别"), "role": _l("发送对象角色"),
                      "publisher": _l("发布单位"), "published_at": _l("发布时间"),
                      "org_id": _l("发送对象单位"), "content": _l("内容")}
-    form_choices = {"kind": [("公告", "公告"), ("通知", "通知")],
-                    "role": [("", "")] + [(r, r) for r in policy.ROLES]}
+    form_choices = {"kind": [("公告", _l("公告")), ("通知", _l("通知"))],
+                    "role": [("", "")] + [(r, policy.ROLE_LABELS[r]) for r in policy.ROLES]}
 
     def on_model_change(self, form, model, is_created):
         from app.engine.guard import system
@@ -200,10 +199,9 @@ class OutboxAdmin(_Secured, ModelView):
 
 
 def init_admin(app, db) -> Admin:
-    admin = Admin(app, name=str(_l("管理控制台")), url="/admin", endpoint="admin",
+    admin = Admin(app, name=_l("管理控制台"), url="/admin", endpoint="admin",
                   theme=Bootstrap4Theme(base_template="admin/console_base.html"),
-                  index_view=HomeIndex(name=str(_l("首页")), url="/admin",
-                                       endpoint="admin"))
+                  index_view=HomeIndex(name=_l("首页"), url="/admin", endpoint="admin"))
     admin.add_view(OrganisationAdmin(Organisation, db, name=_l("单位"), endpoint="org_admin",
                                      category=_l("用户与单位")))
     admin.add_view(UserAdmin(User, db, name=_l("用户"), endpoint="user_admin",

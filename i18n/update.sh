@@ -15,7 +15,8 @@ if [ -x .venv/bin/pybabel ]; then
     PYBABEL=.venv/bin/pybabel
 fi
 
-"$PYBABEL" extract -F i18n/babel.cfg -k _l -k lazy_gettext -o i18n/messages.pot \
+"$PYBABEL" extract -F i18n/babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 \
+    -o i18n/messages.pot \
     --no-location --sort-output .
 "$PYBABEL" update -i i18n/messages.pot -d i18n/translations --no-fuzzy-matching
 "$PYBABEL" compile -d i18n/translations --statistics

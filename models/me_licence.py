@@ -12,6 +12,7 @@ import decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import (
     Boolean,
     Date,
@@ -143,13 +144,13 @@ def _issue_me_account(filing, ctx):
                               uscc=filing.uscc, company_name=filing.company_name,
                               office=filing.me_office, registered_at=ctx.at))
     filing.approved_at = ctx.at
-    notify_org(session, filing.company_id, _("企业信息备案已审批通过"),
-               _("机电系统账户：%(account)s", account=filing.me_account), record=filing)
+    notify_org(session, filing.company_id, _l("企业信息备案已审批通过"),
+               _l("机电系统账户：%(account)s", account=filing.me_account), record=filing)
 
 
 def _notify_filing_returned(filing, ctx):
-    notify_org(ctx.session, filing.company_id, _("企业信息备案被退回"),
-               _("审批意见：%(opinion)s", opinion=ctx.opinion or ""), record=filing)
+    notify_org(ctx.session, filing.company_id, _l("企业信息备案被退回"),
+               _l("审批意见：%(opinion)s", opinion=ctx.opinion or ""), record=filing)
 
 
 def _stamp_declared(record, ctx):
@@ -180,10 +181,10 @@ def _account_matches(filing, ctx):
 
 FILING_FLOW = Workflow(
     states=[
-        State("draft", _l("暂存"), initial=True),
-        State("under_review", _l("待审批"), style="info"),
-        State("approved", _l("已备案"), style="success"),
-        State("returned", _l("退回"), style="danger"),
+        State("draft", lazy_pgettext("状态", "暂存"), initial=True),
+        State("under_review", lazy_pgettext("状态", "待审批"), style="info"),
+        State("approved", lazy_pgettext("状态", "已备案"), style="success"),
+        State("returned", lazy_pgettext("状态", "退回"), style="danger"),
     ],
     transitions=[
         Transition("save", _l("暂存"), ["draft", "returned"], roles=[ENTERPRISE], kind=SAVE),
@@ -357,7 +358,7 @@ def _goods_names(app):
     for g in app.goods:
         if g.name and g.name not in names:
             names.append(g.name)
-    return "、".join(names)[:500] or None
+    return "、".join(names)[:500] or None  # data (searched by its Chinese words), not UI
 
 
 def _total_usd(app):
@@ -428,9 +429,9 @@ def _approve_licence(app, ctx):
     app.cleared_qty = ZERO
     app.clearance_count = 0
     ctx.messages.append(_("许可证号：%(no)s", no=app.licence_no))
-    notify_org(ctx.session, app.company_id, _("机电产品进口单证申请已审批通过"),
-               _("申请单编号 %(app)s，许可证号 %(no)s", app=app.application_no,
-                 no=app.licence_no), record=app)
+    notify_org(ctx.session, app.company_id, _l("机电产品进口单证申请已审批通过"),
+               _l("申请单编号 %(app)s，许可证号 %(no)s", app=app.application_no,
+                  no=app.licence_no), record=app)
 
 
 def _add_months(d: dt.date, months: int) -> dt.date:
@@ -442,9 +443,9 @@ def _add_months(d: dt.date, months: int) -> dt.date:
 
 
 def _notify_returned(app, ctx):
-    notify_org(ctx.session, app.company_id, _("机电产品进口单证申请被退回"),
-               _("申请单编号 %(app)s，审批意见：%(opinion)s", app=app.application_no,
-                 opinion=ctx.opinion or ""), record=app)
+    notify_org(ctx.session, app.company_id, _l("机电产品进口单证申请被退回"),
+               _l("申请单编号 %(app)s，审批意见：%(opinion)s", app=app.application_no,
+                  opinion=ctx.opinion or ""), record=app)
 
 
 def _licence_office(app) -> dict:
@@ -456,10 +457,10 @@ def _licence_office(app) -> dict:
 
 LICENCE_FLOW = Workflow(
     states=[
-        State("draft", _l("暂存"), initial=True),
-        State("under_review", _l("审批中"), style="info"),
-        State("approved", _l("审批通过"), style="success"),
-        State("returned", _l("退回"), style="danger"),
+        State("draft", lazy_pgettext("状态", "暂存"), initial=True),
+        State("under_review", lazy_pgettext("状态", "审批中"), style="info"),
+        State("approved", lazy_pgettext("状态", "审批通过"), style="success"),
+        State("returned", lazy_pgettext("状态", "退回"), style="danger"),
     ],
     transitions=[
         Transition("save", _l("暂存"), ["draft", "returned"], roles=[ENTERPRISE], kind=SAVE),
@@ -473,7 +474,7 @@ LICENCE_FLOW = Workflow(
                    success=_l("撤回成功"), style="warning"),
         Transition("approve", _l("审批通过"), ["under_review"], "approved", roles=[COMMERCE],
                    opinion="optional", opinion_label=_l("审批意见"), effects=[_approve_licence],
-                   todo=True, batch=True, success=_l("审批通过"), style="success"),
+                   todo=True, batch=True, success=_l("已审批通过"), style="success"),
         Transition("return", _l("退回"), ["under_review"], "returned", roles=[COMMERCE],
                    opinion="required", opinion_label=_l("审批意见"), effects=[_notify_returned],
                    todo=True, success=_l("已退回"), style="danger"),
@@ -797,8 +798,8 @@ def _consume_quota(clearance, ctx):
 
 
 CLEARANCE_FLOW = Workflow(
-    states=[State("draft", _l("暂存"), initial=True),
-            State("cleared", _l("已结关"), style="success")],
+    states=[State("draft", lazy_pgettext("状态", "暂存"), initial=True),
+            State("cleared", lazy_pgettext("状态", "已结关"), style="success")],
     transitions=[
         Transition("save", _l("暂存"), ["draft"], roles=[CUSTOMS], kind=SAVE,
                    effects=[_link_licence]),
@@ -871,7 +872,8 @@ def _licence_specs(line):
     for g in lic.goods:
         for s in g.specs:
             left = (s.qty or ZERO) - (s.cleared_qty or ZERO)
-            out.append((str(s.id), f"{g.hs_code} {g.name} / {s.model}（余量 {left.normalize()}）"))
+            out.append((str(s.id), _("%(hs)s %(name)s / %(model)s（余量 %(left)s）", hs=g.hs_code,
+                                     name=g.name, model=s.model, left=left.normalize())))
     return out
 
 

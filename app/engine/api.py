@@ -329,7 +329,8 @@ class RecordApi(ModelRestApi):
             "when": e.at.isoformat(), "opinion": e.opinion,
         } for e in history.flow_of(session, rec)]
         field_changes = [{
-            "field": c.field, "label": c.label, "old": c.old_value, "new": c.new_value,
+            "field": c.field, "label": history.change_label(self.model, c), "old": c.old_value,
+            "new": c.new_value,
             "who": c.actor_name, "when": c.at.isoformat(),
         } for c in history.changes_of(session, rec)]
         return self.response(200, id=rec.id, status=getattr(rec, "status", None),
@@ -501,7 +502,7 @@ def api_for(model) -> type[RecordApi]:
         "show_model_schema": schema_class(model, "Show")(),
         "add_model_schema": schema_class(model, "Post")(),
         "edit_model_schema": schema_class(model, "Put")(),
-        "label_columns": {n: str(s.label) for n, s in meta.fields.items()},
+        "label_columns": {n: s.label for n, s in meta.fields.items()},
     }
     return type(f"{meta.resource}_api", (RecordApi,), attrs)
 

@@ -161,7 +161,7 @@ def apply(session, record, data: dict, actor, *, partial: bool = True) -> None:
             order = {str(s.label): s.order for s in record.meta().fields.values()}
             names = sorted(dict.fromkeys(forbidden), key=lambda n: order.get(n, 1 << 30))
             raise policy.Refused(
-                _("以下字段在当前状态下不可修改：%(fields)s", fields="、".join(names)),
+                _("以下字段在当前状态下不可修改：%(fields)s", fields=_("、").join(names)),
                 status=403,
             )
         for fn in setters:

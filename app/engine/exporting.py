@@ -91,7 +91,7 @@ def import_xlsx(session, model, data: bytes, actor) -> ImportReport:
     known = {s.name: s for s in import_fields(model)}
     unknown = [n for n in names if n and n not in known]
     if unknown:
-        report.rows.append((2, [_("模板列不正确：%(cols)s", cols="、".join(unknown))]))
+        report.rows.append((2, [_("模板列不正确：%(cols)s", cols=_("、").join(unknown))]))
         return report
     labels = {s.name: str(s.label) for s in known.values()}
     for excel_row, values in enumerate(rows[2:], start=3):

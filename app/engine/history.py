@@ -96,7 +96,9 @@ def display(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "是" if value else "否"
+        from flask_babel import gettext
+
+        return gettext("是") if value else gettext("否")
     if isinstance(value, decimal.Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, dt.datetime):
@@ -116,7 +118,24 @@ def _same(a, b) -> bool:
 
 
 def record_field_changes(session, actor) -> None:
-    """Called from the flush guard: one FieldChange per tracked field that changed."""
+    """Called from the flush guard: one FieldChange per tracked field that changed (stored in
+    the product's default language; labels of top-level fields are re-translated on display)."""
+    from flask import current_app, has_app_context
+    from flask_babel import force_locale
+
+    locale = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN") if has_app_context() \
+        else "zh_CN"
+    with force_locale(locale):
+        _record_field_changes(session, actor)
+
+
+def change_label(model, change) -> str:
+    """The label of a changed field in the reader's language."""
+    spec = model.meta().fields.get(change.field)
+    return str(spec.label) if spec is not None else change.label
+
+
+def _record_field_changes(session, actor) -> None:
     from .guard import _root_and_spec
 
     rows = []

@@ -115,8 +115,13 @@ class OutboxMessage(Model):
 def notify_org(session, org_id, title: str, content: str = "", *, record=None,
                role: str | None = None, publisher: str = "系统", email: bool = True) -> Notice:
     """A 通知 to one organisation (e.g. 补充材料), plus an e-mail to its contact address."""
+    from flask_babel import force_locale
+
     from .guard import system
 
+    # Stored text is written in the product's default language, whoever acted.
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")):
+        title, content = str(title), str(content or "")
     with system():
         n = Notice(title=title, content=content, kind="通知", org_id=org_id, role=role,
                    entity=record.meta().resource if record is not None else None,

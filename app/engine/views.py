@@ -303,7 +303,8 @@ class RecordView(BaseView):
                             opinions=[e for e in flow if e.opinion],
                             changes=history.changes_of(session, record), tab=tab,
                             state_label=self._state_label,
-                            transition_label=self._transition_label)
+                            transition_label=self._transition_label,
+                            change_label=lambda c: history.change_label(self.model, c))
 
     def _state_label(self, code):
         wf = self.meta.workflow
@@ -413,7 +414,7 @@ class RecordView(BaseView):
     def import_template(self, actor):
         if not self.meta.importable or not policy.can_create(actor, self.model):
             abort(403)
-        filename = urllib.parse.quote(f"{self.meta.label}-导入模板.xlsx")
+        filename = urllib.parse.quote(_("%(label)s-导入模板.xlsx", label=self.meta.label))
         return Response(exporting.template_xlsx(self.model), mimetype=exporting.XLSX_MIME,
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
 

@@ -349,7 +349,7 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
         session.flush()
     message = str(t.success_message)
     if ctx.messages:
-        message = message + "，" + "，".join(ctx.messages)
+        message = _("，").join([message, *ctx.messages])
     return Outcome(record, t, from_state, to_state, message)
 
 
@@ -477,7 +477,7 @@ def batch_summary(transition: Transition, results: list[BatchResult]) -> str:
     failed = [r for r in results if not r.ok]
     text = _("%(n)s %(action)s成功", n=ok, action=transition.label)
     if failed:
-        text += _("，%(n)s 失败：", n=len(failed)) + "；".join(r.message for r in failed)
+        text += _("，%(n)s 失败：", n=len(failed)) + _("；").join(r.message for r in failed)
     return text
 
 
@@ -491,7 +491,8 @@ def _error_labels(record) -> dict[str, str]:
         cmeta = meta.child_model(cname).meta()
         for i in range(len(getattr(record, cname))):
             for fname, fspec in cmeta.fields.items():
-                labels[f"{cname}-{i}-{fname}"] = f"{cspec.label}第{i + 1}行 {fspec.label}"
+                labels[f"{cname}-{i}-{fname}"] = _("%(table)s第%(n)s行 %(field)s",
+                                                   table=cspec.label, n=i + 1, field=fspec.label)
     return labels
 
 
