@@ -71,17 +71,34 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def _sqlite_pragmas(app) -> None:
+    """SQLite (development): WAL, foreign keys, and real transactions.
+
+    pysqlite's own transaction handling issues no BEGIN before a SAVEPOINT, so a savepoint
+    opened first in a transaction *is* the transaction and its RELEASE commits — an import
+    meant to be all-or-nothing would keep its first rows.  SQLAlchemy therefore emits BEGIN
+    itself: IMMEDIATE for requests that write (and outside requests), so concurrent writers
+    queue on the busy timeout instead of failing on a stale snapshot.  A reader outside a
+    request (reports, tests) asks for a plain BEGIN with the execution option
+    ``sqlite_deferred_begin=True`` and never holds the write lock.
+    """
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     from sqlalchemy import event
 
     @event.listens_for(db.engine, "connect")
     def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+
+    @event.listens_for(db.engine, "begin")
+    def _on_begin(conn):
+        reading = conn.get_execution_options().get("sqlite_deferred_begin") or (
+            has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"))
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _locale_from_request(app) -> None:

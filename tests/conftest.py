@@ -110,7 +110,9 @@ def db(app):
         from app import db as _db
 
         engine = _db.engine
-    session = Session(bind=engine, expire_on_commit=False)
+    # Reads only: on SQLite it must not hold the write lock the app's requests need.
+    session = Session(bind=engine.execution_options(sqlite_deferred_begin=True),
+                      expire_on_commit=False)
     yield session
     session.close()
 

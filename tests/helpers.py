@@ -67,12 +67,12 @@ def flashes(b) -> str:
 
 
 def get(db, model, pk):
-    db.expire_all()
+    db.rollback()
     return db.get(model, pk)
 
 
 def one(db, stmt):
-    db.expire_all()
+    db.rollback()
     return db.scalar(stmt)
 
 

@@ -72,7 +72,7 @@ def test_organisation_with_wrong_uscc_check_digit_is_refused(browser, db):
     resp = _create_org(b, uscc="91350100M000100Y44")
     assert resp.status_code == 200
     assert "统一社会信用代码格式或校验位错误" in resp.get_data(as_text=True)
-    db.expire_all()
+    db.rollback()
     assert db.scalar(select(Organisation).where(Organisation.name == "测试企业")) is None
 
 
@@ -82,7 +82,7 @@ def test_organisation_codes_must_agree(browser, db):
     assert "组织机构代码与统一社会信用代码第 9-17 位不一致" in resp.get_data(as_text=True)
     resp = _create_org(b, uscc=VALID_USCC, org_code="M000100Y-4")
     assert resp.status_code == 302
-    db.expire_all()
+    db.rollback()
     org = db.scalar(select(Organisation).where(Organisation.name == "测试企业"))
     assert org.uscc == VALID_USCC
 
@@ -91,7 +91,7 @@ def test_admin_forms_refuse_posts_without_csrf_token(browser, db):
     b = browser("admin")
     resp = b.client.post("/admin/org_admin/new/", data={"kind": "company", "name": "无令牌"})
     assert resp.status_code in (200, 400)
-    db.expire_all()
+    db.rollback()
     assert db.scalar(select(Organisation).where(Organisation.name == "无令牌")) is None
 
 

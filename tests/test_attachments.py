@@ -22,7 +22,7 @@ def upload(b, pk, name, data):
 
 
 def count(db, pk=None):
-    db.expire_all()
+    db.rollback()
     q = select(func.count()).select_from(Attachment)
     if pk is not None:
         q = q.where(Attachment.record_id == pk)

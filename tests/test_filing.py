@@ -115,7 +115,7 @@ def test_a_company_has_one_filing(browser, db):
     resp = b.post("/me_enterprise_filing/new/do/save", data=FILING)
     assert resp.status_code == 302
     assert "本单位已有「企业信息备案」，不能重复新增" in flashes(b)
-    db.expire_all()
+    db.rollback()
     assert len(db.scalars(select(MeEnterpriseFiling).where(
         MeEnterpriseFiling.company_id == get(db, MeEnterpriseFiling, 1).company_id)).all()) == 1
 

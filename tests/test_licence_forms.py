@@ -111,7 +111,7 @@ def test_bad_phone_number_is_refused_inline_and_nothing_is_stored(browser, db):
     assert "手机号码格式错误" in html
     # what was typed is kept on the page
     assert 'value="12345"' in html
-    db.expire_all()
+    db.rollback()
     assert db.scalar(select(func.count()).select_from(LicenceApplication)) == before
 
 
@@ -258,7 +258,7 @@ def test_delete_only_in_draft_or_returned(browser, db):
     add_goods(b, pk)
     b.post(f"/me_licence_application/{pk}/do/delete")
     assert get(db, LicenceApplication, pk) is None
-    db.expire_all()
+    db.rollback()
     assert db.scalar(select(func.count()).select_from(LicenceGoods).where(
         LicenceGoods.application_id == pk)) == 0
 

@@ -40,11 +40,12 @@ def test_notice_list_search_and_detail(browser, db):
 def test_only_administrators_and_customs_publish(browser, db):
     b = browser("enterprise1")
     assert b.post("/notice/new/do/save", data={"title": "x", "kind": "公告"}).status_code == 302
-    db.expire_all()
+    db.rollback()
     assert db.scalar(select(Notice).where(Notice.title == "x")) is None
     admin = browser("admin")
     admin.post("/notice/new/do/save", data={"title": "系统维护通知", "kind": "公告",
                                             "content": "周六 22:00-24:00 维护"})
+    db.rollback()
     n = db.scalar(select(Notice).where(Notice.title == "系统维护通知"))
     assert n is not None and n.publisher and n.published_at is not None
     assert "系统维护通知" in browser("enterprise2").get("/").get_data(as_text=True)
@@ -52,7 +53,7 @@ def test_only_administrators_and_customs_publish(browser, db):
 
 def test_a_decision_queues_an_email_to_the_company(browser, db):
     browser("commerce1").post("/me_licence_application/2/do/return", data={"opinion": "补充合同"})
-    db.expire_all()
+    db.rollback()
     msg = db.scalar(select(OutboxMessage).where(OutboxMessage.body.contains("审批意见：补充合同")))
     assert msg is not None
     assert msg.recipient == "trade@qinchuan-precision.example" and msg.status == "pending"

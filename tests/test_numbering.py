@@ -57,7 +57,7 @@ def test_application_numbers_from_parallel_workers_are_unique(app, db):
             session.commit()
 
     _parallel(app, work, range(WORKERS))
-    db.expire_all()
+    db.rollback()
     numbers = db.scalars(select(LicenceApplication.application_no).where(
         LicenceApplication.agent_name.like("并发%"))).all()
     assert len(numbers) == WORKERS * PER_WORKER
@@ -93,7 +93,7 @@ def test_licence_numbers_from_parallel_approvals_are_unique(app, db):
             session.commit()
 
     _parallel(app, work, [ids[i::WORKERS] for i in range(WORKERS)])
-    db.expire_all()
+    db.rollback()
     numbers = db.scalars(select(LicenceApplication.licence_no).where(
         LicenceApplication.id.in_(ids))).all()
     assert all(re.fullmatch(r"\d{2}-61-\d{6}", n) for n in numbers), numbers

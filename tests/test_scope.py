@@ -86,7 +86,7 @@ def test_attachments_of_another_company_cannot_be_read_or_removed(browser, db):
     b.post(f"/me_licence_application/{B_DRAFT}/attachments/{att.id}/delete")
     assert b.post(f"/me_licence_application/{A_DRAFT}/attachments/{att.id}/delete"
                   ).status_code == 404
-    db.expire_all()
+    db.rollback()
     assert db.get(Attachment, att.id) is not None
 
 
