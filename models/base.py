@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import mapped_column, relationship, validates
 
 from app.engine import validators
+from app.engine.memo import memo
 
 COMPANY, INSTITUTION, CUSTOMS_UNIT, COMMERCE_OFFICE = "company", "institution", "customs", "commerce"
 ORG_KINDS = [
@@ -128,9 +129,9 @@ def usd_rate(session, currency: str | None, on: dt.date | None = None) -> decima
     if currency == "USD":
         return decimal.Decimal(1)
     on = on or dt.date.today()
-    return session.scalar(
+    return memo(session, ("usd_rate", currency, on), lambda: session.scalar(
         select(CurrencyRate.usd_rate)
         .where(CurrencyRate.currency == currency, CurrencyRate.valid_from <= on)
         .order_by(CurrencyRate.valid_from.desc())
         .limit(1)
-    )
+    ))

@@ -59,6 +59,7 @@ from app.engine import (
     validators,
     workflow_state,
 )
+from app.engine.memo import memo
 from app.engine.notify import notify_org
 from models.base import Organisation, usd_rate
 
@@ -340,8 +341,9 @@ def _importer_name(app, session=None):
     session = session or object_session(app)
     if not app.importer_code or session is None:
         return None
-    return session.scalar(select(Organisation.name).where(
-        Organisation.customs_code == app.importer_code))
+    code = app.importer_code
+    return memo(session, ("importer_name", code), lambda: session.scalar(
+        select(Organisation.name).where(Organisation.customs_code == code)))
 
 
 def _application_from_filing(app, actor, session):
@@ -383,9 +385,9 @@ def _has_goods(app, ctx):
 
 
 def _filing_approved(app, ctx):
-    approved = ctx.session.scalar(select(MeEnterpriseFiling.id).where(
-        MeEnterpriseFiling.company_id == app.company_id,
-        MeEnterpriseFiling.status == "approved"))
+    approved = memo(ctx.session, ("filing_approved", app.company_id), lambda: ctx.session.scalar(
+        select(MeEnterpriseFiling.id).where(MeEnterpriseFiling.company_id == app.company_id,
+                                            MeEnterpriseFiling.status == "approved")))
     if approved is None:
         return _("企业信息备案尚未审批通过，不能申报")
     return None
@@ -402,11 +404,11 @@ def _clean_application(app, session) -> dict:
     errors = {}
     if app.importer_code and _importer_name(app, session) is None:
         errors["importer_code"] = [_("进口商编码不存在")]
-    year = app.year or dt.date.today().year
+    year = int(app.year or dt.date.today().year)
     codes = {g.hs_code for g in app.goods if g.hs_code}
     if codes:
-        known = set(session.scalars(select(MeProduct.hs_code).where(
-            MeProduct.year == year, MeProduct.hs_code.in_(sorted(codes)))))
+        known = memo(session, ("catalogue", year), lambda: frozenset(session.scalars(
+            select(MeProduct.hs_code).where(MeProduct.year == year))))
         for i, g in enumerate(app.goods):
             if g.hs_code and g.hs_code not in known:
                 errors[f"goods-{i}-hs_code"] = [
@@ -450,8 +452,9 @@ def _notify_returned(app, ctx):
 
 def _licence_office(app) -> dict:
     session = object_session(app)
-    office = session.scalar(select(MeEnterpriseFiling.me_office).where(
-        MeEnterpriseFiling.company_id == app.company_id)) if session else None
+    office = memo(session, ("me_office", app.company_id), lambda: session.scalar(
+        select(MeEnterpriseFiling.me_office).where(
+            MeEnterpriseFiling.company_id == app.company_id))) if session else None
     return {"office": office or "00"}
 
 

@@ -154,7 +154,7 @@ class RecordApi(ModelRestApi):
         if order_col not in self.meta.fields and order_col != "id":
             return _error(400, _("不能按「%(col)s」排序", col=order_col))
         q, errors = listing.select_all(self.model, actor, searches, filters, sort=order_col,
-                                       desc=desc)
+                                       desc=desc, session=session)
         if errors:
             return _error(400, "; ".join(errors))
         page = max(0, int(args.get("page", 0)))

@@ -120,7 +120,9 @@ def notify_org(session, org_id, title: str, content: str = "", *, record=None,
     from .guard import system
 
     # Stored text is written in the product's default language, whoever acted.
-    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")):
+    from .history import default_locale
+
+    with force_locale(default_locale()):
         title, content = str(title), str(content or "")
     with system():
         n = Notice(title=title, content=content, kind="通知", org_id=org_id, role=role,

@@ -132,8 +132,16 @@ class RecordView(BaseView):
         for e in errors:
             flash(e, "warning")
         columns = screen.columns if screen else self.meta.list_columns
+        # Cells are formatted here, in one Python loop, rather than cell by cell in Jinja.
+        wf = self.meta.workflow
+        cells = [
+            (r.id, [present.cell(session, r, c) for c in columns],
+             wf.state_style(r.status) if wf else "default")
+            for r in page.rows
+        ]
         return self._render(
             "engine/list.html", page=page, query=q, columns=columns, searches=searches,
+            cells=cells, labels=[str(present.column_label(self.model, c)) for c in columns],
             screen=screen, actor=actor,
             transitions=[] if screen else self._list_transitions(actor),
             can_create=policy.can_create(actor, self.model) and screen is None,
@@ -401,7 +409,8 @@ class RecordView(BaseView):
         searches = self._searches(screen)
         filters = {k: v for k, v in request.args.items() if not k.startswith("_")}
         q, _errors = listing.select_all(self.model, actor, searches, filters,
-                                        where=screen.where if screen else None)
+                                        where=screen.where if screen else None,
+                                        session=db_session())
         columns = screen.columns if screen else self.meta.list_columns
         data = exporting.to_xlsx(db_session(), self.model, q, columns,
                                  current_app.config.get("EXPORT_MAX_ROWS", 50000))

@@ -340,7 +340,8 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
                 setattr(record, inp.target, values[inp.name])
         for effect in t.effects:
             effect(record, ctx)
-        session.flush()
+        if is_new:
+            session.flush()  # the flow entry needs the new record's id
         to_state = record.status if wf else None
         if is_new and wf is not None:
             add_flow_entry(session, record, "create", None, wf.initial, actor)
@@ -356,11 +357,22 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
 def unique_errors(session, record) -> dict[str, list[str]]:
     """Declared unique fields whose value another record already has."""
     model = type(record)
+    meta = model.meta()
     errors = {}
-    for name, spec in model.meta().fields.items():
-        col = inspect(model).columns[name]
+    names = meta.__dict__.get("_unique_fields")
+    if names is None:
+        cols = inspect(model).columns
+        names = meta._unique_fields = [n for n, s in meta.fields.items()
+                                       if cols[n].unique and not s.readonly]
+    if not names:
+        return errors
+    ins = inspect(record)
+    for name in names:
+        spec = meta.fields[name]
+        if not (ins.transient or ins.pending) and not ins.attrs[name].history.has_changes():
+            continue  # unchanged since it was loaded: it was unique then
         value = getattr(record, name)
-        if not col.unique or value in (None, "") or spec.readonly:
+        if value in (None, ""):
             continue
         q = select(model.id).where(getattr(model, name) == value)
         if record.id is not None:
