@@ -170,7 +170,9 @@ def workflow_state(label=None):
     """The status column of a record with a workflow (grey, set only by transitions)."""
     from .fields import field as field_
 
-    return field_(String(40), label or _l("状态"), system=True, index=True, copy=False)
+    # Not tracked as a field change: every state change is a flow entry of its own.
+    return field_(String(40), label or _l("状态"), system=True, index=True, copy=False,
+                  track=False)
 
 
 # --- running transitions -------------------------------------------------------------------
@@ -263,8 +265,22 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
          opinion: str | None = None, inputs: dict | None = None,
          files: dict | None = None) -> Outcome:
     """Fire transition ``name`` on ``record`` (already loaded through the actor's scope)."""
+    t, ctx = _prepare(session, record, name, actor, data=data, opinion=opinion, inputs=inputs,
+                      files=files)
+    is_new = record.id is None
+    if is_new:
+        session.add(record)
+    try:
+        session.flush()  # user-mode flush: the guard checks what the user changed
+    except IntegrityError:
+        raise policy.Refused(_("数据与已有记录冲突，请刷新后重试"), status=409) from None
+    return _perform(session, record, t, ctx, is_new=is_new)
+
+
+def _prepare(session, record, name, actor, *, data=None, opinion=None, inputs=None,
+             files=None) -> tuple[Transition, Context]:
+    """Everything that may refuse a transition, before anything is written as the system."""
     meta = record.meta()
-    wf = meta.workflow
     t = find_transition(type(record), name)
     if t is None:
         raise policy.Refused(_("未知操作：%(name)s", name=name), status=400)
@@ -303,13 +319,16 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
     dupes = unique_errors(session, record)
     if dupes:
         raise changes.ValidationErrors(dupes)
-    is_new = record.id is None
-    if is_new:
-        session.add(record)
-    try:
-        session.flush()  # user-mode flush: the guard checks what the user changed
-    except IntegrityError:
-        raise policy.Refused(_("数据与已有记录冲突，请刷新后重试"), status=409) from None
+    return t, ctx
+
+
+def _perform(session, record, t: Transition, ctx: Context, *, is_new: bool = False,
+             flush: bool = True) -> Outcome:
+    """The transition's own writes, as the system: state, numbers, effects, flow entry.
+    A batch passes flush=False and flushes all its records at once."""
+    meta = record.meta()
+    wf = meta.workflow
+    actor = ctx.actor
     from_state = None if is_new else policy.state_of(record)
     with system():
         if t.kind == COPY:
@@ -327,7 +346,8 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
                 for child in getattr(record, cname):
                     allow_delete(child)
             session.delete(record)
-            session.flush()
+            if flush:
+                session.flush()
             return Outcome(None, t, from_state, None, _("%(title)s 已删除", title=title),
                            deleted=True)
         if is_new:
@@ -336,8 +356,8 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
             record.status = t.target
             _number(session, record, t.name)
         for inp in t.inputs:
-            if inp.target and inp.name in values:
-                setattr(record, inp.target, values[inp.name])
+            if inp.target and inp.name in ctx.inputs:
+                setattr(record, inp.target, ctx.inputs[inp.name])
         for effect in t.effects:
             effect(record, ctx)
         if is_new:
@@ -346,8 +366,9 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
         if is_new and wf is not None:
             add_flow_entry(session, record, "create", None, wf.initial, actor)
         if t.kind == STATE:
-            add_flow_entry(session, record, t.name, from_state, to_state, actor, opinion)
-        session.flush()
+            add_flow_entry(session, record, t.name, from_state, to_state, actor, ctx.opinion)
+        if flush:
+            session.flush()
     message = str(t.success_message)
     if ctx.messages:
         message = _("，").join([message, *ctx.messages])
@@ -434,7 +455,8 @@ class BatchResult:
 
 def fire_batch(session, model: type[Record], ids: list, name: str, actor: policy.Actor, *,
                opinion: str | None = None, inputs: dict | None = None) -> list[BatchResult]:
-    """One result per id; each record in its own savepoint so one failure spoils nothing."""
+    """One result per id: refused records are reported and left as they were, the others are
+    performed and written together (batch transitions take no form data)."""
     wf = model.meta().workflow
     t = find_transition(model, name)
     if t is None:
@@ -444,9 +466,11 @@ def fire_batch(session, model: type[Record], ids: list, name: str, actor: policy
     clean_ids = []
     for raw in ids:
         try:
-            clean_ids.append(int(raw))
+            value = int(raw)
         except (TypeError, ValueError):
-            clean_ids.append(raw)
+            value = raw
+        if value not in clean_ids:
+            clean_ids.append(value)
     numeric = [i for i in clean_ids if isinstance(i, int)]
     # Load every row of the batch with its child lines in a handful of queries.
     loaded = {}
@@ -457,30 +481,34 @@ def fire_batch(session, model: type[Record], ids: list, name: str, actor: policy
             q = session.query(model).filter(model.id.in_(part), policy.scope(model, actor))
             for rec in q.options(*opts):
                 loaded[rec.id] = rec
-    results = []
+    results: list[BatchResult] = []
+    # 1. Ask every record whether it may go (policy, required fields, conditions); nothing is
+    #    written yet, so a refused record leaves no trace.  2. Perform the accepted ones and
+    #    write them in one flush — one transaction for the batch, a result per record.
     for rid in clean_ids:
         rec = loaded.get(rid) if isinstance(rid, int) else None
         if rec is None:
             results.append(BatchResult(rid, False, _("记录不存在或无权访问")))
             continue
         title = rec.caption()
-        sp = session.begin_nested()
         try:
-            out = fire(session, rec, name, actor, opinion=opinion, inputs=inputs)
-            sp.commit()
+            with session.no_autoflush:
+                t_, ctx = _prepare(session, rec, name, actor, opinion=opinion, inputs=inputs)
         except (policy.Refused, changes.ValidationErrors) as e:
-            sp.rollback()
             msg = str(e.message) if isinstance(e, policy.Refused) else e.summary(
                 _error_labels(rec))
             text = msg if title and title in msg else f"{_record_name(rec)}：{msg}"
             results.append(BatchResult(rid, False, text, title=title))
             continue
+        with session.no_autoflush:
+            out = _perform(session, rec, t_, ctx, flush=False)
         results.append(BatchResult(
-            rid, True, out.message,
-            status=out.to_state, new_id=out.new_record.id if out.new_record else None,
+            rid, True, out.message, status=out.to_state,
             status_label=str(wf.state_label(out.to_state)) if wf and out.to_state else None,
             title=title,
         ))
+    with system():  # only the transitions' own writes are pending: no form data in a batch
+        session.flush()
     return results
 
 

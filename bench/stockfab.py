@@ -1,0 +1,54 @@
+"""The baseline: a stock Flask-AppBuilder ModelView over the same table, in the same app.
+
+Registered only in the benchmark's app (never in the product).  Nothing is tuned: the columns
+mirror the engine's ``Meta.list_columns``, the search columns include 申请单编号 and 商品名称, the
+order and the page size are the engine's (newest first, 20 rows), so both list the same rows.
+
+Stock FAB URLs (flask_appbuilder/urltools.py):
+    /licencefabview/list/?page_LicenceFabView=N         N is 0-based
+    /licencefabview/list/?_flt_<i>_<column>=value       i = index of the filter class in the
+                                                         column's filter list; for strings
+                                                         0 starts with, 2 contains, 3 equal
+    /licencefabview/show/<pk>
+"""
+
+from __future__ import annotations
+
+from flask_appbuilder import ModelView
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+VIEW_NAME = "LicenceFabView"
+LIST_URL = "/licencefabview/list/"
+SHOW_URL = "/licencefabview/show/{pk}"
+PAGE_ARG = f"page_{VIEW_NAME}"
+FLT_CONTAINS = 2  # FilterContains in FAB's string conversion table
+FLT_EQUAL = 3  # FilterEqual
+
+
+def make_view_class():
+    from models.me_licence import LicenceApplication
+
+    meta = LicenceApplication.meta()
+
+    class LicenceFabView(ModelView):
+        datamodel = SQLAInterface(LicenceApplication)
+        list_columns = list(meta.list_columns)
+        search_columns = ["application_no", "licence_no", "goods_names", "status",
+                          "importer_name", "declared_at"]
+        base_order = ("id", "desc")
+        page_size = 20
+
+    return LicenceFabView
+
+
+def register(app) -> None:
+    """Add the view before the first request and give role 管理员 its permissions."""
+    from app.cli import sync_security
+
+    view_class = make_view_class()
+    with app.app_context():
+        app.appbuilder.add_view_no_menu(view_class)
+        # FAB_UPDATE_PERMS is off in this product: create the view's permissions explicitly;
+        # sync_security also grants every permission-view to 管理员 (role of user admin).
+        sync_security(app.appbuilder)
+        app.appbuilder.session.remove() if hasattr(app.appbuilder.session, "remove") else None
