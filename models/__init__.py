@@ -1,6 +1,6 @@
 """Every record type of the product: the shared base plus one module per system."""
 
-from app.engine import notify  # noqa: F401 - Notice (公告消息) is a record type too
+from app.engine import change_requests, notify  # noqa: F401 - engine tables (公告消息, 变更)
 
 from . import base, codelists, me_licence  # noqa: F401
 

@@ -867,7 +867,7 @@ class MeClearance(Record):
 
 def _licence_specs(line):
     """The 规格型号 lines of the cited licence, with what is left to clear."""
-    clearance = line.clearance if line is not None else None
+    clearance = line.parent() if line is not None else None
     lic = _licence_by_no(clearance) if clearance is not None else None
     if lic is None:
         return []

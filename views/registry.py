@@ -36,7 +36,7 @@ def entry_roles(entry: Entry) -> frozenset[str]:
     elif entry.target.startswith("screen:"):
         name = entry.target.split(":", 1)[1]
         screen = next(s for s in meta.screens if s.name == name)
-        roles = frozenset(screen.roles) if screen.roles else meta.roles
+        roles = screen.allowed_roles if screen.allowed_roles is not None else meta.roles
     else:
         roles = meta.roles
     if entry.roles is not None:

@@ -122,11 +122,17 @@ class RecordApi(ModelRestApi):
 
     # -- read -----------------------------------------------------------------------------
     def get_headless(self, pk, **kwargs):
+        from . import change_requests
+
         try:
             rec = self._load(pk, self._actor())
         except policy.Refused as e:
             return _refusal(e)
-        return self.response(200, id=rec.id, result=present.to_json(rec))
+        result = present.to_json(rec)
+        pending = change_requests.pending(self._session(), rec)
+        if pending is not None:
+            result["pending_change"] = pending.values
+        return self.response(200, id=rec.id, result=result)
 
     def get_list_headless(self, **kwargs):
         args = kwargs.get("rison", {})
@@ -189,7 +195,7 @@ class RecordApi(ModelRestApi):
             save = wf_mod.find_transition(self.model, "save")
             if save is None or policy.transition_refusal(actor, rec, save):
                 # Nothing may be edited now: any change is refused, an unchanged body is fine.
-                changes.apply(session, rec, data, actor)
+                changes.apply(session, rec, data, actor, readonly=True)
             else:
                 wf_mod.fire(session, rec, "save", actor, data=data)
             session.commit()
@@ -233,15 +239,23 @@ class RecordApi(ModelRestApi):
         """
         actor = self._actor()
         session = self._session()
-        body = request.get_json(silent=True) or {}
+        files = {}
+        if request.files or request.form:
+            # multipart/form-data: inputs as form fields, files for file inputs
+            body = request.form.to_dict()
+            files = {k: (f.filename, f.read()) for k, f in request.files.items() if f.filename}
+        else:
+            body = request.get_json(silent=True) or {}
         if not isinstance(body, dict):
             return _error(400, _("请求内容必须是 JSON 对象"))
         try:
             rec = self._load(pk, actor)
             t = wf_mod.find_transition(self.model, name)
             inputs = {i.name: body.get(i.name) for i in t.inputs} if t else None
+            data = body.get("data") if t is not None and t.saves_form else None
             out = wf_mod.fire(session, rec, name, actor, opinion=body.get("opinion"),
-                              inputs=inputs)
+                              inputs=inputs, files=files,
+                              data=data if isinstance(data, dict) else None)
             session.commit()
         except (policy.Refused, changes.ValidationErrors, PolicyViolation) as e:
             return _refusal(e)

@@ -120,6 +120,16 @@ def coerce(session, spec: FieldSpec, coltype, raw):
     return raw
 
 
+def _choice_errors(spec: FieldSpec, obj, value, current) -> list[str]:
+    """Options that depend on the record (e.g. only institutions that may be entrusted today)
+    are checked against it: a value the form would never have offered is refused."""
+    if not callable(spec.choices) or value in (None, "") or _same(value, current):
+        return []
+    if str(value) in {str(code) for code, _label in spec.options(obj)}:
+        return []
+    return [_("「%(code)s」不是有效的选项", code=value)]
+
+
 def validate_value(spec: FieldSpec, value) -> list[str]:
     msgs = []
     for check in spec.validators:
@@ -141,7 +151,8 @@ def check_version(record, submitted) -> None:
         raise Stale(_("该记录已被他人修改（当前版本 %(v)s），请刷新后重试", v=record.version))
 
 
-def apply(session, record, data: dict, actor, *, partial: bool = True) -> None:
+def apply(session, record, data: dict, actor, *, partial: bool = True,
+          readonly: bool = False) -> None:
     """Apply ``data`` to ``record`` for ``actor``.
 
     A forbidden change raises before anything is set.  Format errors raise ValidationErrors
@@ -151,6 +162,12 @@ def apply(session, record, data: dict, actor, *, partial: bool = True) -> None:
     errors: dict[str, list[str]] = defaultdict(list)
     forbidden: list[str] = []
     setters: list[tuple] = []
+    if readonly:
+        # Nothing may change now (no save transition in this state): any difference is refused.
+        from .policy import Actor
+
+        actor = Actor(actor.user_id, actor.username, actor.display_name, frozenset(),
+                      actor.org_id)
     with session.no_autoflush:
         if "version" in data:
             check_version(record, data.get("version"))
@@ -210,7 +227,7 @@ def _collect(session, root, obj, data, actor, prefix, errors, forbidden, setters
                 if not _same(value, current) and not (value in (None, "") and current in (None, "")):
                     forbidden.append(str(spec.label))
                 continue
-            msgs = validate_value(spec, value)
+            msgs = validate_value(spec, value) + _choice_errors(spec, obj, value, current)
             if msgs:
                 errors[path].extend(msgs)
                 continue
@@ -294,6 +311,7 @@ def _collect_children(session, root, parent, cspec: ChildSpec, rows, actor, path
                 continue
             # Attached to the parent only once everything validated (setters run last).
             child = cmodel()
+            child.__dict__["_engine_parent"] = parent  # options may depend on the parent
             for fname, fspec in cmodel.meta().fields.items():
                 if fspec.initial is not None and fname not in row:
                     row = {**row, fname: fspec.initial(actor, session) if callable(fspec.initial)
@@ -343,7 +361,7 @@ def _collect_child(session, root, parent, child, cspec, row, actor, prefix, erro
                 if child.id is not None and not _same(value, current) and value is not None:
                     local_forbidden.append(str(spec.label))
                 continue
-            msgs = validate_value(spec, value)
+            msgs = validate_value(spec, value) + _choice_errors(spec, child, value, current)
             if msgs:
                 errors[path].extend(msgs)
                 continue

@@ -81,6 +81,9 @@ class FieldSpec:
     # Shown (and required) only when another field has one of some values:
     # ("goods_kind", ("project",)) — evaluated on the server and mirrored in the browser.
     show_when: tuple[str, tuple] | None = None
+    # How the value is shown when that depends on more than the value (e.g. a disposal that
+    # ends at a date): callable(record) -> text.
+    display_fn: Callable[[Any], Any] | None = None
     # Secret values (passwords) are write-only: never serialised, printed or logged; a blank
     # submission keeps the stored value.
     secret: bool = False
@@ -252,6 +255,15 @@ class Screen:
     roles: Iterable[str] | None = None
     menu: Any = None  # category label
     detail: bool = True  # rows open the record's detail
+    # A public query over the records: its own scope rules (role -> Rule) instead of the record
+    # type's; such a screen shows only its columns and does not open records (detail=False).
+    scope: dict | None = None
+
+    @property
+    def allowed_roles(self) -> frozenset | None:
+        if self.scope is not None:
+            return frozenset(self.scope)
+        return frozenset(self.roles) if self.roles else None
 
 
 def numeric(precision=18, scale=4):

@@ -158,11 +158,11 @@ def _table(session, root, parent, cspec: ChildSpec, path: str, actor, posted_row
             except (TypeError, ValueError):
                 obj = None
         rows.append(_row(session, root, obj, cmodel, cspec, f"{path}-{i}", str(i), actor,
-                         prow, errors, editable, resource))
+                         prow, errors, editable, resource, parent))
     template = None
     if editable:
         template = _row(session, root, None, cmodel, cspec, f"{path}-__index__", "__index__",
-                        actor, {}, {}, editable, resource)
+                        actor, {}, {}, editable, resource, parent)
     return TableView(
         name=cspec.name, path=path, label=cspec.label, columns=columns, rows=rows,
         editable=editable, add_on_enter=cspec.add_on_enter, template=template, hint=hint,
@@ -171,15 +171,21 @@ def _table(session, root, parent, cspec: ChildSpec, path: str, actor, posted_row
 
 
 def _row(session, root, obj, cmodel, cspec, path, index, actor, prow, errors, editable,
-         resource) -> RowView:
+         resource, parent=None) -> RowView:
     cmeta = cmodel.meta()
     cells = []
+    if obj is None:
+        # A line not saved yet: options that depend on the parent are computed through it.
+        blank = cmodel()
+        blank.__dict__["_engine_parent"] = parent
+    else:
+        blank = obj
     for spec in cmeta.fields.values():
         e = editable and not spec.readonly
         if obj is None and prow is not None and spec.name not in prow and spec.initial is not None:
             value = spec.initial(actor, session) if callable(spec.initial) else spec.initial
             prow = {**prow, spec.name: present.input_value(value)}
-        cells.append(field_view(session, obj, spec, f"{path}-{spec.name}", e,
+        cells.append(field_view(session, blank, spec, f"{path}-{spec.name}", e,
                                 prow if prow is not None else None, errors,
                                 cmeta.column_type(spec.name), obj if obj is not None else root,
                                 resource))

@@ -143,9 +143,14 @@ def _check(session, actor):
             if obj.id is None and inspect(obj).pending and not policy.can_create(actor, type(obj)):
                 raise PolicyViolation(_("您的角色无权新增「%(type)s」", type=meta.label))
             granted = _granted(obj)
+            wf = meta.workflow
+            proposing = wf is not None and obj.id is not None and \
+                policy.state_of(obj) in wf.proposal_states
             for key in _changed_keys(obj):
                 if key in bookkeeping or key in granted:
                     continue
+                if proposing:
+                    raise PolicyViolation(_("请通过「变更修改」提交变更，审核通过后生效"))
                 if meta.owner and key == meta.owner:
                     raise PolicyViolation(_("「所属单位」由系统填写，不能修改"))
                 spec = meta.fields.get(key)

@@ -174,8 +174,8 @@ def _search_label(model, s: Search):
     return spec.label if spec else s.field
 
 
-def base_select(model, actor, *, where=None):
-    q = select(model).where(policy.scope(model, actor))
+def base_select(model, actor, *, where=None, rules=None):
+    q = select(model).where(policy.scope(model, actor, rules))
     if where is not None:
         q = q.where(where(model))
     return q
@@ -233,9 +233,9 @@ def _order(col, idc, desc: bool):
 
 
 def page(session, model, actor, query: Query, searches: list[Search], *, where=None,
-         options=()) -> tuple[Page, list[str]]:
+         options=(), rules=None) -> tuple[Page, list[str]]:
     crits, joins, errors = criteria(model, searches, query.filters)
-    q = base_select(model, actor, where=where).where(*crits)
+    q = base_select(model, actor, where=where, rules=rules).where(*crits)
     q, idc = _gram_join(session, q, model, joins)
     sort = query.sort if query.sort in model.meta().fields or query.sort == "id" else "id"
     col = idc if sort == "id" else getattr(model, sort)
@@ -287,10 +287,10 @@ def page(session, model, actor, query: Query, searches: list[Search], *, where=N
 
 
 def select_all(model, actor, searches, filters, *, where=None, sort="id", desc=True,
-               session=None):
+               session=None, rules=None):
     """The full filtered selection (export, API list): scope applied."""
     crits, joins, errors = criteria(model, searches, filters)
-    q = base_select(model, actor, where=where).where(*crits)
+    q = base_select(model, actor, where=where, rules=rules).where(*crits)
     q, _idc = _gram_join(session, q, model, joins)
     col = getattr(model, sort) if sort in model.meta().fields else model.id
     q = q.order_by(*_order(col, model.id, desc))

@@ -167,13 +167,14 @@ class _Combined(Rule):
         return and_(ca, cb) if self.op == "and" else or_(ca, cb)
 
 
-def scope(model: type[Record], actor: Actor):
-    """SQL criterion selecting the rows of ``model`` this actor may see."""
+def scope(model: type[Record], actor: Actor, rules: dict | None = None):
+    """SQL criterion selecting the rows of ``model`` this actor may see (``rules``: the scope of
+    a public screen, instead of the record type's own)."""
     if actor is None:
         return false()
     if actor.system:
         return true()
-    rules = model.meta().scope
+    rules = rules if rules is not None else model.meta().scope
     crits = []
     for role in ROLES:
         if role in actor.roles and role in rules:

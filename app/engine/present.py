@@ -28,6 +28,8 @@ def fmt_decimal(value: decimal.Decimal, scale: int | None = None) -> str:
 
 def display(session, spec: FieldSpec | None, value, record=None, coltype=None) -> str:
     """The text a user sees for a stored value."""
+    if spec is not None and spec.display_fn is not None and record is not None:
+        return str(spec.display_fn(record) or "")
     if value is None or value == "":
         return ""
     if spec is not None:

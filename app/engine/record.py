@@ -102,7 +102,9 @@ class ChildRecord(_Bookkeeping, Model):
     __parent__: str = ""
 
     def parent(self):
-        return getattr(self, self.__parent__)
+        """The parent record; for a line being added, the record it is being added to."""
+        p = getattr(self, self.__parent__)
+        return p if p is not None else self.__dict__.get("_engine_parent")
 
     def root(self):
         node = self

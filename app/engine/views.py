@@ -47,7 +47,12 @@ def engine_route(f):
         if actor is None:
             return redirect(url_for(current_app.appbuilder.sm.auth_view.__class__.__name__
                                     + ".login", next=request.url))
-        if not policy.can_access_type(actor, self.model):
+        screen = self._screen_of(f.__name__, kwargs)
+        allowed = screen.allowed_roles if screen is not None else None
+        if allowed is not None:
+            if not actor.roles & allowed:
+                abort(403)
+        elif not policy.can_access_type(actor, self.model):
             abort(403)
         try:
             return f(self, actor, *args, **kwargs)
@@ -68,6 +73,11 @@ class RecordView(BaseView):
     @property
     def meta(self):
         return self.model.meta()
+
+    def _screen_of(self, route: str, kwargs):
+        name = kwargs.get("name") if route == "screen" else (
+            request.args.get("_screen") if route == "export" else None)
+        return next((s for s in self.meta.screens if s.name == name), None) if name else None
 
     def _render(self, template, **ctx):
         return render_template(template, appbuilder=current_app.appbuilder, view=self,
@@ -100,7 +110,7 @@ class RecordView(BaseView):
     @engine_route
     def screen(self, actor, name):
         screen = next((s for s in self.meta.screens if s.name == name), None)
-        if screen is None or (screen.roles and not actor.roles & set(screen.roles)):
+        if screen is None or (screen.allowed_roles and not actor.roles & screen.allowed_roles):
             abort(404)
         return self._list(actor, screen)
 
@@ -128,7 +138,8 @@ class RecordView(BaseView):
         searches = self._searches(screen)
         q = self._query(searches)
         page, errors = listing.page(session, self.model, actor, q, searches,
-                                    where=screen.where if screen else None)
+                                    where=screen.where if screen else None,
+                                    rules=screen.scope if screen else None)
         for e in errors:
             flash(e, "warning")
         columns = screen.columns if screen else self.meta.list_columns
@@ -144,6 +155,7 @@ class RecordView(BaseView):
             cells=cells, labels=[str(present.column_label(self.model, c)) for c in columns],
             screen=screen, actor=actor,
             transitions=[] if screen else self._list_transitions(actor),
+            detail=screen.detail if screen else True,
             can_create=policy.can_create(actor, self.model) and screen is None,
             search_mode=lambda s: listing.search_mode(self.model, s),
             url_with=self._url_with,
@@ -183,9 +195,14 @@ class RecordView(BaseView):
         submitted = record.id is not None and self.meta.workflow is not None and \
             record.status != self.meta.workflow.initial or (
                 record.id is not None and self._has_flow(record))
+        from . import change_requests
+
+        pending = change_requests.pending(session, record)
+        change_rows = change_requests.rows(session, record, pending) if pending else []
         return self._render(
             "engine/form.html", record=record, form=form, buttons=buttons, actor=actor,
             files=files, slots=slots, related=related, submitted=submitted,
+            pending_change=pending, change_rows=change_rows,
             can_create=policy.can_create(actor, self.model),
             has_opinions=record.id is not None and self._has_opinions(record),
         ), status
@@ -237,10 +254,16 @@ class RecordView(BaseView):
         posted = forms.parse(request.form) if t is not None and t.saves_form else None
         if posted is not None and "version" in request.form:
             posted["version"] = request.form.get("version")
+        files = {}
+        for inp in (t.inputs if t else []):
+            upload = request.files.get(f"input-{inp.name}")
+            if inp.widget == "file" and upload is not None and upload.filename:
+                files[inp.name] = (upload.filename, upload.read())
         try:
             out = wf_mod.fire(session, record, name, actor, data=posted,
                               opinion=request.form.get("opinion"),
-                              inputs=forms.inputs_from(request.form, t) if t else None)
+                              inputs=forms.inputs_from(request.form, t) if t else None,
+                              files=files)
             session.commit()
         except changes.ValidationErrors as e:
             session.rollback()
@@ -410,7 +433,8 @@ class RecordView(BaseView):
         filters = {k: v for k, v in request.args.items() if not k.startswith("_")}
         q, _errors = listing.select_all(self.model, actor, searches, filters,
                                         where=screen.where if screen else None,
-                                        session=db_session())
+                                        session=db_session(),
+                                        rules=screen.scope if screen else None)
         columns = screen.columns if screen else self.meta.list_columns
         data = exporting.to_xlsx(db_session(), self.model, q, columns,
                                  current_app.config.get("EXPORT_MAX_ROWS", 50000))

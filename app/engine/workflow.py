@@ -32,6 +32,9 @@ from .record import Record, now
 
 ANY = "*"
 SAVE, STATE, COPY, DELETE = "save", "state", "copy", "delete"
+# Change requests (change_requests.py): propose edits of an accepted record, apply or discard.
+PROPOSE, APPLY_CHANGE, DISCARD_CHANGE = "propose", "apply_change", "discard_change"
+STATE_KINDS = (STATE, PROPOSE, APPLY_CHANGE, DISCARD_CHANGE)
 
 
 @dataclass
@@ -50,11 +53,13 @@ class Input:
     label: Any
     type_: Any = field(default_factory=lambda: String(500))
     required: bool = False
-    widget: str = "text"
+    widget: str = "text"  # text | textarea | date | password | file
     validators: tuple = ()
     secret: bool = False
     # Stored on the record when the transition succeeds.
     target: str | None = None
+    # widget="file": the attachment slot the uploaded file goes to.
+    slot: str | None = None
 
     @property
     def spec(self) -> FieldSpec:
@@ -96,7 +101,7 @@ class Transition:
         if self.sources != ANY:
             self.sources = (self.sources,) if isinstance(self.sources, str) else tuple(
                 self.sources)
-        if self.kind == SAVE:
+        if self.kind in (SAVE, PROPOSE):
             self.saves_form = True
 
     def allowed_from(self, state) -> bool:
@@ -119,7 +124,7 @@ class Workflow:
     def bind(self, model) -> None:
         self.model = model
         for t in self.transitions:
-            if t.kind == STATE and t.target not in self.states:
+            if t.kind in STATE_KINDS and t.target not in self.states:
                 raise ValueError(f"{model.__name__}.{t.name}: unknown target {t.target}")
             if t.sources != ANY:
                 for s in t.sources:
@@ -139,6 +144,12 @@ class Workflow:
 
     def batch_transitions(self) -> list[Transition]:
         return [t for t in self.transitions if t.batch]
+
+    @property
+    def proposal_states(self) -> frozenset[str]:
+        """States in which edits are proposals (reviewed before they apply), not writes."""
+        return frozenset(s for t in self.transitions if t.kind == PROPOSE
+                         for s in (t.sources if t.sources != ANY else self.states))
 
 
 def transitions_of(model) -> list[Transition]:
@@ -187,6 +198,8 @@ class Context:
     at: dt.datetime = field(default_factory=now)
     # Effects may leave a message for the user (e.g. the issued licence number).
     messages: list[str] = field(default_factory=list)
+    # PROPOSE: the validated changes {field: {"old", "new"}} that await review.
+    proposal: dict | None = None
 
 
 @dataclass
@@ -233,7 +246,8 @@ def _number(session, record: Record, when: str) -> None:
         setattr(record, numbering.field, numbering.make(session, record, name))
 
 
-def _check_inputs(session, t: Transition, opinion, inputs) -> tuple[str | None, dict]:
+def _check_inputs(session, t: Transition, opinion, inputs, files=None,
+                  record=None) -> tuple[str | None, dict]:
     errors: dict[str, list[str]] = {}
     opinion = (str(opinion) if opinion is not None else "").strip() or None
     if t.opinion == "required" and not opinion:
@@ -242,6 +256,20 @@ def _check_inputs(session, t: Transition, opinion, inputs) -> tuple[str | None, 
         errors["opinion"] = [_("长度不能超过 %(n)s 个字符", n=2000)]
     values = {}
     for inp in t.inputs:
+        if inp.widget == "file":
+            upload = (files or {}).get(inp.name)
+            if not upload or not upload[1]:
+                if inp.required:
+                    errors[inp.name] = [_("请选择要上传的文件")]
+                continue
+            from .attachments import check_file
+
+            slot = record.meta().slot(inp.slot) if record is not None else None
+            try:
+                check_file(slot, upload[0], upload[1])
+            except ValueError as e:
+                errors[inp.name] = [str(e)]
+            continue
         raw = (inputs or {}).get(inp.name)
         try:
             value = changes.coerce(session, inp.spec, inp.type_, raw)
@@ -287,7 +315,12 @@ def _prepare(session, record, name, actor, *, data=None, opinion=None, inputs=No
     reason = policy.transition_refusal(actor, record, t)
     if reason:
         raise policy.Refused(reason, status=409 if actor and actor.roles & t.roles else 403)
-    if data is not None and t.saves_form:
+    proposal = None
+    if data is not None and t.kind == PROPOSE:
+        from . import change_requests
+
+        proposal = change_requests.proposal(session, record, data, actor)
+    elif data is not None and t.saves_form:
         try:
             changes.apply(session, record, data, actor, partial=False)
         except changes.ValidationErrors as e:
@@ -298,7 +331,10 @@ def _prepare(session, record, name, actor, *, data=None, opinion=None, inputs=No
                     missing = {k: v for k, v in missing.items() if k in t.check_required}
                 raise changes.ValidationErrors({**missing, **e.errors}) from None
             raise
-    opinion, values = _check_inputs(session, t, opinion, inputs)
+    opinion, values = _check_inputs(session, t, opinion, inputs, files, record)
+    if t.kind == PROPOSE and proposal is None:
+        raise changes.ValidationErrors({"_record": [_("请修改后再提交变更")]},
+                                       _("请修改后再提交变更"))
     if meta.clean is not None and t.kind in (SAVE, STATE):
         errs = meta.clean(record, session)
         if errs:
@@ -311,7 +347,7 @@ def _prepare(session, record, name, actor, *, data=None, opinion=None, inputs=No
             raise changes.ValidationErrors(
                 errs, _("%(title)s 缺少必填项", title=_record_name(record)))
     ctx = Context(session=session, actor=actor, transition=t, opinion=opinion, inputs=values,
-                  files=files or {})
+                  files=files or {}, proposal=proposal)
     for cond in t.conditions:
         msg = cond(record, ctx)
         if msg:
@@ -352,12 +388,26 @@ def _perform(session, record, t: Transition, ctx: Context, *, is_new: bool = Fal
                            deleted=True)
         if is_new:
             _number(session, record, "create")
-        if t.kind == STATE:
+        if t.kind in (PROPOSE, APPLY_CHANGE, DISCARD_CHANGE):
+            from . import change_requests
+
+            if t.kind == PROPOSE:
+                change_requests.open_request(session, record, ctx.proposal, actor)
+            else:
+                change_requests.decide(session, record, actor, approve=t.kind == APPLY_CHANGE,
+                                       opinion=ctx.opinion)
+        if t.kind in STATE_KINDS:
             record.status = t.target
             _number(session, record, t.name)
         for inp in t.inputs:
             if inp.target and inp.name in ctx.inputs:
                 setattr(record, inp.target, ctx.inputs[inp.name])
+            if inp.widget == "file" and inp.name in ctx.files and ctx.files[inp.name][1]:
+                from . import attachments
+
+                filename, data = ctx.files[inp.name]
+                attachments.add(session, record, inp.slot, filename, data, actor,
+                                check_policy=False)
         for effect in t.effects:
             effect(record, ctx)
         if is_new:
@@ -365,7 +415,7 @@ def _perform(session, record, t: Transition, ctx: Context, *, is_new: bool = Fal
         to_state = record.status if wf else None
         if is_new and wf is not None:
             add_flow_entry(session, record, "create", None, wf.initial, actor)
-        if t.kind == STATE:
+        if t.kind in STATE_KINDS:
             add_flow_entry(session, record, t.name, from_state, to_state, actor, ctx.opinion)
         if flush:
             session.flush()
