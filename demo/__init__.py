@@ -112,6 +112,10 @@ def load_demo(session) -> list[tuple[str, str, str]]:
     session.commit()
     _licence_system(session, orgs, actors)
     session.commit()
+    from demo.used_me import load_used_me
+
+    load_used_me(session, orgs, actors)
+    session.commit()
     return accounts(session)
 
 

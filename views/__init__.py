@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from app.engine.policy import ADMIN
+from app.engine.policy import ADMIN, CUSTOMS, ENTERPRISE, INSTITUTION
 
 from .registry import Entry, MenuGroup, register_all
 
@@ -19,6 +19,32 @@ COMMON = _l("系统通知")
 MENUS: list[MenuGroup] = [
     MenuGroup(COMMON, "fa-bell", [
         Entry("notice", "list", _l("公告消息")),
+    ]),
+    # 进口旧机电产品装运前检验监督管理 (seeds 000/001): the manual's eight modules, as the
+    # institution and the enterprise see them; customs work behind each.
+    MenuGroup(_l("公共查询"), "fa-search", [
+        Entry("ue_business_rule", "list", _l("旧机电业务规则查询")),
+        Entry("ue_institution_filing", "screen:filed", _l("已备案检验机构查询")),
+        Entry("regulation", "list", _l("法规及政策查询")),
+    ]),
+    MenuGroup(_l("备案管理"), "fa-id-card", [
+        Entry("ue_institution_filing", "list", _l("备案申请")),
+    ]),
+    MenuGroup(_l("业务管理"), "fa-briefcase", [
+        Entry("ue_entrustment", "list", _l("业务委托"), roles=(ENTERPRISE, CUSTOMS, ADMIN)),
+        Entry("ue_entrustment", "screen:inbox", _l("业务受理"), roles=(INSTITUTION,)),
+    ]),
+    MenuGroup(_l("质量反馈"), "fa-comment-dots", [
+        Entry("ue_quality_issue", "list", _l("工作质量问题反馈")),
+    ]),
+    MenuGroup(_l("监督检查"), "fa-clipboard-check", [
+        Entry("ue_supervision_check", "list", _l("监督检查反馈")),
+    ]),
+    MenuGroup(_l("处置反馈"), "fa-gavel", [
+        Entry("ue_disposal", "list", _l("处置反馈")),
+    ]),
+    MenuGroup(_l("年度报告"), "fa-book", [
+        Entry("ue_annual_report", "list", _l("年度工作报告")),
     ]),
     MenuGroup(ME, "fa-cogs", [
         Entry("me_enterprise_filing", "list", _l("企业信息备案")),

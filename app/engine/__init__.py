@@ -34,8 +34,11 @@ from .policy import (
 from .record import ChildRecord, Record, now
 from .workflow import (
     ANY,
+    APPLY_CHANGE,
     COPY,
     DELETE,
+    DISCARD_CHANGE,
+    PROPOSE,
     SAVE,
     STATE,
     Input,
@@ -46,8 +49,8 @@ from .workflow import (
 )
 
 __all__ = [
-    "ADMIN", "ALL", "ANY", "COMMERCE", "COPY", "CUSTOMS", "DELETE", "ENTERPRISE", "INSTITUTION",
-    "SAVE", "STATE", "AttachmentSlot", "ChildRecord", "Input", "Numbering", "Own", "Picker",
+    "ADMIN", "ALL", "ANY", "APPLY_CHANGE", "COMMERCE", "COPY", "CUSTOMS", "DELETE",
+    "DISCARD_CHANGE", "ENTERPRISE", "INSTITUTION", "PROPOSE", "SAVE", "STATE", "AttachmentSlot", "ChildRecord", "Input", "Numbering", "Own", "Picker",
     "Print", "Record", "Refused", "Related", "Screen", "Search", "Section", "State",
     "Transition", "Where", "Workflow", "children", "field", "now", "numeric", "validators",
     "workflow_state",

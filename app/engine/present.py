@@ -58,6 +58,9 @@ def display(session, spec: FieldSpec | None, value, record=None, coltype=None) -
 def cell(session, record, name: str) -> str:
     meta = record.meta()
     if name == "status":
+        spec = meta.fields.get("status")
+        if spec is not None and spec.display_fn is not None:
+            return str(spec.display_fn(record) or "")
         return record.status_label
     spec = meta.fields.get(name)
     coltype = meta.column_type(name) if hasattr(type(record), name) else None

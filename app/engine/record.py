@@ -228,6 +228,18 @@ class RecordMeta(_MetaBase):
         return frozenset(self.scope.keys())
 
 
+def session_for(record=None):
+    """The session a record lives in, or the request's session (for a record not saved yet)."""
+    from sqlalchemy.orm import object_session
+
+    session = object_session(record) if record is not None else None
+    if session is None:
+        from flask import current_app
+
+        session = current_app.appbuilder.session
+    return session
+
+
 def record_types() -> list[type[Record]]:
     return list(REGISTRY.values())
 

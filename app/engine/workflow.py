@@ -177,13 +177,14 @@ def find_transition(model, name: str) -> Transition | None:
     return None
 
 
-def workflow_state(label=None):
-    """The status column of a record with a workflow (grey, set only by transitions)."""
+def workflow_state(label=None, display_fn=None):
+    """The status column of a record with a workflow (grey, set only by transitions).
+    ``display_fn(record)`` may show more than the state (e.g. 已到期 after an end date)."""
     from .fields import field as field_
 
     # Not tracked as a field change: every state change is a flow entry of its own.
     return field_(String(40), label or _l("状态"), system=True, index=True, copy=False,
-                  track=False)
+                  track=False, display_fn=display_fn)
 
 
 # --- running transitions -------------------------------------------------------------------
