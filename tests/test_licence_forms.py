@@ -30,7 +30,7 @@ def test_new_form_starts_in_agent_mobile_with_defaults_and_grey_numbers(browser)
     assert "陕西秦川精密机械有限公司" in html
     # red * on required fields, and goods only after the first 暂存
     assert '<span class="req">*</span>经办人手机号' in html
-    assert "请先暂存申请信息，再录入「商品信息」" in html
+    assert "请先暂存，再录入「商品信息」" in html
     assert 'name="__tables" value="goods"' not in html
 
 

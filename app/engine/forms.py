@@ -142,7 +142,7 @@ def _table(session, root, parent, cspec: ChildSpec, path: str, actor, posted_row
     editable = policy.child_editable(actor, root, cspec)
     hint = None
     if cspec.requires_saved and root.id is None:
-        hint = _("请先暂存申请信息，再录入「%(table)s」", table=cspec.label)
+        hint = _("请先暂存，再录入「%(table)s」", table=cspec.label)
     columns = [(s.label, s.is_required(root) and not s.readonly, s.name)
                for s in cmeta.fields.values()]
     rows: list[RowView] = []

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Numeric,
     and_,
     exists,
+    false,
     func,
     literal,
     or_,
@@ -130,12 +131,13 @@ def criteria(model, searches: list[Search], filters: dict) -> tuple[list, list, 
 GRAM_SAMPLE = 5000
 
 
-def _rarest_first(session, entity: str, fname: str, gs: list[str]) -> list[str]:
+def _rarest_first(session, entity: str, fname: str, gs: list[str]) -> tuple[list[str], bool]:
     """The bigrams of a query ordered by how many records hold them (counted up to a cap, in
-    one statement): the rarest drives the search, so a word nobody wrote is found absent at
-    once instead of after walking every record that holds its commonest bigram."""
+    one statement), and whether every one of them occurs at all.  The rarest drives the
+    search; a bigram nobody wrote means no record can match, which is answered at once
+    (PostgreSQL would otherwise trust its estimate for the LIKE and scan the whole table)."""
     if len(gs) < 2 or session is None:
-        return gs
+        return gs, True
     parts = []
     for i, g in enumerate(gs):
         sample = (select(TextGram.record_id)
@@ -143,7 +145,8 @@ def _rarest_first(session, entity: str, fname: str, gs: list[str]) -> list[str]:
                   .limit(GRAM_SAMPLE).subquery())
         parts.append(select(literal(i).label("i"), func.count().label("n")).select_from(sample))
     counts = dict(session.execute(union_all(*parts)).all())
-    return [g for _n, _i, g in sorted((counts.get(i, 0), i, g) for i, g in enumerate(gs))]
+    ordered = [g for _n, _i, g in sorted((counts.get(i, 0), i, g) for i, g in enumerate(gs))]
+    return ordered, all(counts.get(i, 0) for i in range(len(gs)))
 
 
 def _gram_join(session, q, model, joins):
@@ -151,7 +154,9 @@ def _gram_join(session, q, model, joins):
     entity = model.meta().resource
     idc = model.id
     for n, (fname, gs) in enumerate(joins):
-        gs = _rarest_first(session, entity, fname, gs)
+        gs, possible = _rarest_first(session, entity, fname, gs)
+        if not possible:
+            q = q.where(false())
         first, rest = gs[0], gs[1:]
         if n == 0:
             g0 = aliased(TextGram)

@@ -182,7 +182,9 @@ class RecordView(BaseView):
         if record.id is None:
             buttons = [t for t in buttons if t.saves_form]
         files = attachments.list_for(session, record)
-        slots = [(s, policy.slot_editable(actor, record, s)) for s in self.meta.attachments]
+        slots = [(s, policy.slot_editable(actor, record, s)) for s in self.meta.attachments
+                 if s.edit_roles is None or actor.roles & set(s.edit_roles)
+                 or attachments.list_for(session, record, s.name)]
         related = []
         for rel in self.meta.related:
             rmodel = REGISTRY.get(rel.resource)
