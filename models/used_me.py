@@ -167,7 +167,10 @@ def current_filing(session, institution_id):
 
 def entrustment_refusal(session, institution_id) -> str | None:
     """None when the institution may be entrusted today, else why not (the manual's words)."""
-    org = session.get(Organisation, institution_id) if institution_id else None
+    try:
+        org = session.get(Organisation, int(institution_id)) if institution_id else None
+    except (TypeError, ValueError):
+        org = None
     name = org.name if org is not None else str(institution_id)
     if org is None or org.kind != INSTITUTION_KIND:
         return _("装运前检验机构不存在")
@@ -267,7 +270,7 @@ def _filing_refused(filing, ctx):
 
 
 def _filing_supplement(filing, ctx):
-    notify_org(ctx.session, filing.institution_id, _l("补充材料"),
+    notify_org(ctx.session, filing.institution_id, lazy_pgettext("通知", "补充材料"),
                _l("备案申请 %(no)s 需补充材料：%(text)s", no=filing.filing_no,
                   text=ctx.opinion or ""), record=filing)
 
@@ -551,7 +554,7 @@ def _accepted(e, ctx):
 
 
 def _returned(e, ctx):
-    notify_org(ctx.session, e.company_id, _l("补充材料"),
+    notify_org(ctx.session, e.company_id, lazy_pgettext("通知", "补充材料"),
                _l("业务委托 %(no)s 被退回，退回原因：%(reason)s", no=e.entrust_no,
                   reason=e.return_reason or ""), record=e)
 
@@ -617,6 +620,7 @@ class UeEntrustment(Record):
     use = field(String(2), _l("用途"), codelist="me_goods_use", required=True, section="main")
     institution_id = field(Integer, _l("装运前检验机构"), foreign_key=ForeignKey(
         "organisation.id"), required=True, widget="select", choices=entrustable_institutions,
+        refusal=lambda session, value: entrustment_refusal(session, int(value)),
         display_fn=institution_name, section="main", index=True)
     contact_name = field(String(60), _l("联系人"), required=True, section="contact")
     contact_phone = field(String(30), _l("联系人电话"), section="contact",
@@ -829,7 +833,7 @@ def _only_site_checks(check, actor):
 
 
 def _check_failed(check, ctx):
-    notify_org(ctx.session, check.institution_id, _l("补充材料"),
+    notify_org(ctx.session, check.institution_id, lazy_pgettext("通知", "补充材料"),
                _l("监督检查 %(no)s 未通过，请提交补充材料：%(text)s", no=check.check_no,
                   text=ctx.opinion or ""), record=check)
 
@@ -961,7 +965,7 @@ def _disposal_lifted(d, ctx):
 
 
 def _rectification_returned(d, ctx):
-    notify_org(ctx.session, d.institution_id, _l("补充材料"),
+    notify_org(ctx.session, d.institution_id, lazy_pgettext("通知", "补充材料"),
                _l("处置 %(no)s 的整改材料未通过审核：%(text)s", no=d.disposal_no,
                   text=ctx.opinion or ""), record=d)
 
@@ -1030,6 +1034,7 @@ class UeDisposal(Record):
     issued_at = field(DateTime, _l("下达时间"), system=True, copy=False)
     rectification = field(Text, _l("整改情况说明"), widget="textarea",
                           edit_states=("in_force",), edit_roles=(INSTITUTION,),
+                          required=lambda d: d.status == "in_force",
                           show_when=("disposal_type", (RECTIFY,)))
     lifted_at = field(DateTime, _l("撤销处置时间"), system=True, copy=False)
 
@@ -1097,6 +1102,10 @@ ANNUAL_FLOW = Workflow(
 REPORT_FIELDS = dict(edit_states=("requested",), edit_roles=(INSTITUTION,))
 
 
+def _filling(report) -> bool:
+    return report.status == "requested"
+
+
 class UeAnnualReport(Record):
     __tablename__ = "ue_annual_report"
 
@@ -1112,7 +1121,7 @@ class UeAnnualReport(Record):
     deadline = field(Date, _l("提交期限"), section="request")
     issued_at = field(DateTime, _l("发起时间"), system=True, copy=False, section="request")
     batches = field(Integer, _l("全年检验批次"), validators=(validators.not_negative,),
-                    section="report", **REPORT_FIELDS)
+                    section="report", required=_filling, **REPORT_FIELDS)
     goods_value = field(numeric(18, 2), _l("检验货值(万美元)"),
                         validators=(validators.not_negative,), section="report",
                         **REPORT_FIELDS)
@@ -1123,7 +1132,7 @@ class UeAnnualReport(Record):
     changes_text = field(Text, _l("人员及设备变化情况"), widget="textarea", section="report",
                          **REPORT_FIELDS)
     summary = field(Text, _l("年度工作总结"), widget="textarea", section="report",
-                    **REPORT_FIELDS)
+                    required=_filling, **REPORT_FIELDS)
 
     class Meta:
         label = _l("年度报告")

@@ -127,6 +127,12 @@ def _choice_errors(spec: FieldSpec, obj, value, current) -> list[str]:
         return []
     if str(value) in {str(code) for code, _label in spec.options(obj)}:
         return []
+    if spec.refusal is not None:
+        from .record import session_for
+
+        reason = spec.refusal(session_for(obj), value)
+        if reason:
+            return [str(reason)]
     return [_("「%(code)s」不是有效的选项", code=value)]
 
 

@@ -63,6 +63,8 @@ class FieldSpec:
     codelist: str | None = None
     # Fixed options, or callable(record) -> options that depend on the record.
     choices: list[tuple[str, Any]] | Callable | None = None
+    # For record-dependent options: callable(session, value) -> why a value is not offered.
+    refusal: Callable[[Any, Any], Any] | None = None
     widget: str | None = None  # text | textarea | date | checkbox | radio | select | password
     validators: tuple[Callable[[Any], None], ...] = ()
     # Initial value of a new record: a constant or callable(actor) -> value.
