@@ -34,7 +34,6 @@ from app.engine import (
     COMMERCE,
     COPY,
     CUSTOMS,
-    DELETE,
     ENTERPRISE,
     SAVE,
     AttachmentSlot,
@@ -54,6 +53,7 @@ from app.engine import (
     Where,
     Workflow,
     children,
+    delete_transition,
     field,
     numeric,
     validators,
@@ -483,8 +483,7 @@ LICENCE_FLOW = Workflow(
                    todo=True, success=_l("已退回"), style="danger"),
         Transition("copy", _l("复制"), ANY, roles=[ENTERPRISE], kind=COPY,
                    confirm=_l("是否确认复制一份新单证？"), style="default"),
-        Transition("delete", _l("删除"), ["draft", "returned"], roles=[ENTERPRISE], kind=DELETE,
-                   batch=True, confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger"),
+        delete_transition(["draft", "returned"], [ENTERPRISE]),
     ],
 )
 
@@ -810,8 +809,7 @@ CLEARANCE_FLOW = Workflow(
                    check_required=True, saves_form=True, conditions=[_check_quota],
                    effects=[_link_licence, _consume_quota], todo=True,
                    success=_l("结关确认成功")),
-        Transition("delete", _l("删除"), ["draft"], roles=[CUSTOMS], kind=DELETE, batch=True,
-                   confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger"),
+        delete_transition(["draft"], [CUSTOMS]),
     ],
 )
 

@@ -25,7 +25,6 @@ from app.engine import (
     APPLY_CHANGE,
     COMMERCE,
     CUSTOMS,
-    DELETE,
     DISCARD_CHANGE,
     ENTERPRISE,
     INSTITUTION,
@@ -46,6 +45,7 @@ from app.engine import (
     Where,
     Workflow,
     children,
+    delete_transition,
     field,
     numeric,
     validators,
@@ -336,8 +336,7 @@ FILING_FLOW = Workflow(
                    roles=[CUSTOMS], kind=DISCARD_CHANGE, opinion="required",
                    opinion_label=_l("审核意见"), effects=[_change_decided], todo=True,
                    style="danger"),
-        Transition("delete", _l("删除"), ["draft"], roles=[INSTITUTION], kind=DELETE,
-                   confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger"),
+        delete_transition(["draft"], [INSTITUTION], batch=False),
         # Fired by nobody: a 撤销备案 disposal performs it (the flow entry carries its name).
         Transition("revoke", _l("撤销备案"), FILED_STATES, "revoked", roles=[], on_form=False),
     ],
@@ -595,8 +594,7 @@ ENTRUSTMENT_FLOW = Workflow(
                            Input("valid_until", _l("证书有效期"), Date(), required=True,
                                  widget="date", target="cert_valid_until")],
                    effects=[_inspected], todo=True, success=_l("提交成功")),
-        Transition("delete", _l("删除"), ["draft"], roles=[ENTERPRISE], kind=DELETE,
-                   batch=True, confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger"),
+        delete_transition(["draft"], [ENTERPRISE]),
     ],
 )
 
@@ -729,6 +727,13 @@ class UeEntrustmentGoods(ChildRecord):
 # ==========================================================================================
 # Customs-initiated records addressed to one institution
 # ==========================================================================================
+def addressed_to(**spec):
+    """The 检验机构 a customs request is addressed to (filed institutions only)."""
+    return field(Integer, _l("检验机构"), foreign_key=ForeignKey("organisation.id"),
+                 required=True, widget="select", choices=filed_institutions,
+                 display_fn=institution_name, index=True, **spec)
+
+
 def _issued(kind_label):
     """Effect of a customs request: stamped, and a notice to the institution addressed."""
     def effect(record, ctx):
@@ -771,8 +776,7 @@ QUALITY_FLOW = Workflow(
                    effects=[_stamp_reply], success=_l("提交成功")),
         Transition("close", _l("已阅"), ["replied"], "closed", roles=[CUSTOMS], todo=True,
                    batch=True, style="success"),
-        Transition("delete", _l("删除"), ["draft"], roles=[CUSTOMS], kind=DELETE, batch=True,
-                   confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger"),
+        delete_transition(["draft"], [CUSTOMS]),
     ],
 )
 
@@ -782,9 +786,7 @@ class UeQualityIssue(Record):
 
     issue_no = field(String(20), _l("问题编号"), system=True, copy=False, unique=True)
     status = workflow_state(_l("状态"))
-    institution_id = field(Integer, _l("检验机构"), foreign_key=ForeignKey("organisation.id"),
-                           required=True, widget="select", choices=filed_institutions,
-                           display_fn=institution_name, index=True)
+    institution_id = addressed_to()
     content = field(Text, _l("问题内容"), required=True, widget="textarea")
     issued_at = field(DateTime, _l("发送时间"), system=True, copy=False)
     reply = field(Text, _l("回复说明"), widget="textarea", edit_states=("sent",),
@@ -872,8 +874,7 @@ SUPERVISION_FLOW = Workflow(
         Transition("site_fail", _l("检查不通过"), ["requested"], "supplement", roles=[CUSTOMS],
                    opinion="required", opinion_label=_l("检查意见"), when=_only_site_checks,
                    effects=[_check_failed], style="danger"),
-        Transition("delete", _l("删除"), ["draft"], roles=[CUSTOMS], kind=DELETE, batch=True,
-                   confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger"),
+        delete_transition(["draft"], [CUSTOMS]),
     ],
 )
 
@@ -883,9 +884,7 @@ class UeSupervisionCheck(Record):
 
     check_no = field(String(20), _l("检查编号"), system=True, copy=False, unique=True)
     status = workflow_state(_l("状态"))
-    institution_id = field(Integer, _l("检验机构"), foreign_key=ForeignKey("organisation.id"),
-                           required=True, widget="select", choices=filed_institutions,
-                           display_fn=institution_name, index=True)
+    institution_id = addressed_to()
     check_type = field(String(10), _l("检查类型"), required=True, widget="radio",
                        initial=FILE_CHECK,
                        choices=[(FILE_CHECK, _l("文件检查")), (SITE_CHECK, _l("实地检查"))])
@@ -1009,8 +1008,7 @@ DISPOSAL_FLOW = Workflow(
         Transition("return_rectification", _l("整改不通过"), ["rectify_submitted"], "in_force",
                    roles=[CUSTOMS], opinion="required", opinion_label=_l("审核意见"),
                    effects=[_rectification_returned], todo=True, style="danger"),
-        Transition("delete", _l("删除"), ["draft"], roles=[CUSTOMS], kind=DELETE,
-                   confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger"),
+        delete_transition(["draft"], [CUSTOMS], batch=False),
     ],
 )
 
@@ -1020,9 +1018,7 @@ class UeDisposal(Record):
 
     disposal_no = field(String(20), _l("处置编号"), system=True, copy=False, unique=True)
     status = workflow_state(_l("处置状态"), display_fn=lambda d: _disposal_state(d))
-    institution_id = field(Integer, _l("检验机构"), foreign_key=ForeignKey("organisation.id"),
-                           required=True, widget="select", choices=filed_institutions,
-                           display_fn=institution_name, index=True)
+    institution_id = addressed_to()
     disposal_type = field(String(20), _l("处置类型"), required=True, widget="select",
                           choices=DISPOSAL_TYPES)
     notice_content = field(Text, _l("处置公告内容"), required=True, widget="textarea")
@@ -1094,8 +1090,7 @@ ANNUAL_FLOW = Workflow(
                    success=_l("提交成功")),
         Transition("review", _l("已阅"), ["submitted"], "reviewed", roles=[CUSTOMS], todo=True,
                    batch=True, style="success"),
-        Transition("delete", _l("删除"), ["draft"], roles=[CUSTOMS], kind=DELETE, batch=True,
-                   confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger"),
+        delete_transition(["draft"], [CUSTOMS]),
     ],
 )
 
@@ -1112,9 +1107,7 @@ class UeAnnualReport(Record):
     report_no = field(String(20), _l("报告编号"), system=True, copy=False, unique=True,
                       section="request")
     status = workflow_state(_l("状态"))
-    institution_id = field(Integer, _l("检验机构"), foreign_key=ForeignKey("organisation.id"),
-                           required=True, widget="select", choices=filed_institutions,
-                           display_fn=institution_name, index=True, section="request")
+    institution_id = addressed_to(section="request")
     year = field(Integer, _l("报告年份"), required=True, section="request",
                  initial=lambda actor, session: dt.date.today().year - 1)
     request_note = field(Text, _l("填报要求"), widget="textarea", section="request")

@@ -45,6 +45,7 @@ from .workflow import (
     State,
     Transition,
     Workflow,
+    delete_transition,
     workflow_state,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "ADMIN", "ALL", "ANY", "APPLY_CHANGE", "COMMERCE", "COPY", "CUSTOMS", "DELETE",
     "DISCARD_CHANGE", "ENTERPRISE", "INSTITUTION", "PROPOSE", "SAVE", "STATE", "AttachmentSlot", "ChildRecord", "Input", "Numbering", "Own", "Picker",
     "Print", "Record", "Refused", "Related", "Screen", "Search", "Section", "State",
-    "Transition", "Where", "Workflow", "children", "field", "now", "numeric", "validators",
+    "Transition", "Where", "Workflow", "children", "delete_transition", "field", "now",
+    "numeric", "validators",
     "workflow_state",
 ]

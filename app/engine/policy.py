@@ -262,46 +262,37 @@ def record_editable(actor: Actor | None, record: Record) -> bool:
     return bool(actor.roles.intersection(_roles_editing(meta, state_of(record))))
 
 
-def field_editable(actor: Actor | None, record: Record, spec: FieldSpec) -> bool:
-    """Yellow (True) or grey (False) for this actor, record and field."""
+def _may_edit(actor: Actor | None, record: Record, *, edit_states=None, edit_roles=None,
+              requires_saved: bool = False) -> bool:
+    """The one editability rule: the roles that edit the record in its state (Meta.editable),
+    narrowed by a field's, table's or slot's own states and roles."""
     if actor is None:
         return False
-    if spec.readonly:
-        return actor.system
     if actor.system:
         return True
-    state = state_of(record)
-    if spec.edit_states is not None and state not in set(spec.edit_states):
+    if requires_saved and record.id is None:
         return False
-    roles = (
-        frozenset(spec.edit_roles)
-        if spec.edit_roles is not None
-        else _roles_editing(record.meta(), state)
-    )
+    state = state_of(record)
+    if edit_states is not None and state not in set(edit_states):
+        return False
+    roles = (frozenset(edit_roles) if edit_roles is not None
+             else _roles_editing(record.meta(), state))
     if record.id is None and not can_create(actor, type(record)):
         return False
     return bool(actor.roles.intersection(roles))
+
+
+def field_editable(actor: Actor | None, record: Record, spec: FieldSpec) -> bool:
+    """Yellow (True) or grey (False) for this actor, record and field."""
+    if spec.readonly:
+        return bool(actor and actor.system)
+    return _may_edit(actor, record, edit_states=spec.edit_states, edit_roles=spec.edit_roles)
 
 
 def child_editable(actor: Actor | None, record: Record, spec: ChildSpec) -> bool:
     """May rows of this child table be added, changed, removed?"""
-    if actor is None:
-        return False
-    if actor.system:
-        return True
-    if spec.requires_saved and record.id is None:
-        return False
-    state = state_of(record)
-    if spec.edit_states is not None and state not in set(spec.edit_states):
-        return False
-    roles = (
-        frozenset(spec.edit_roles)
-        if spec.edit_roles is not None
-        else _roles_editing(record.meta(), state)
-    )
-    if record.id is None and not can_create(actor, type(record)):
-        return False
-    return bool(actor.roles.intersection(roles))
+    return _may_edit(actor, record, edit_states=spec.edit_states, edit_roles=spec.edit_roles,
+                     requires_saved=spec.requires_saved)
 
 
 def child_field_editable(actor, root: Record, child_spec: ChildSpec, spec: FieldSpec) -> bool:
@@ -311,21 +302,9 @@ def child_field_editable(actor, root: Record, child_spec: ChildSpec, spec: Field
 
 
 def slot_editable(actor: Actor | None, record: Record, slot) -> bool:
-    if actor is None:
-        return False
-    if actor.system:
-        return True
-    if slot.requires_saved and record.id is None:
-        return False
-    state = state_of(record)
-    if slot.edit_states is not None and state not in set(slot.edit_states):
-        return False
-    roles = (
-        frozenset(slot.edit_roles)
-        if slot.edit_roles is not None
-        else _roles_editing(record.meta(), state)
-    )
-    return bool(actor.roles.intersection(roles))
+    """May files be added to or removed from this attachment slot?"""
+    return _may_edit(actor, record, edit_states=slot.edit_states, edit_roles=slot.edit_roles,
+                     requires_saved=slot.requires_saved)
 
 
 # --- transitions ------------------------------------------------------------------------

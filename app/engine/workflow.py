@@ -112,6 +112,12 @@ class Transition:
         return self.success or _l("%(action)s成功", action=self.label)
 
 
+def delete_transition(states, roles, *, batch: bool = True) -> Transition:
+    """删除 — only in the states the manual allows, with its warning."""
+    return Transition("delete", _l("删除"), states, roles=roles, kind=DELETE, batch=batch,
+                      confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger")
+
+
 class Workflow:
     def __init__(self, states: list[State], transitions: list[Transition]):
         self.states = {s.code: s for s in states}
@@ -163,8 +169,7 @@ def transitions_of(model) -> list[Transition]:
         roles = meta.create_roles
         plain = [
             Transition("save", _l("保存"), ANY, roles=roles, kind=SAVE),
-            Transition("delete", _l("删除"), ANY, roles=roles, kind=DELETE, batch=True,
-                       confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger"),
+            delete_transition(ANY, roles),
         ]
         meta._plain_transitions = plain
     return plain
