@@ -578,7 +578,8 @@ ENTRUSTMENT_FLOW = Workflow(
         Transition("submit", _l("提交"), ["draft", "supplement"], "pending", roles=[ENTERPRISE],
                    check_required=True, saves_form=True, batch=True,
                    conditions=[_has_goods, _institution_may_be_entrusted],
-                   effects=[_entrusted], todo=["supplement"], success=_l("提交成功")),
+                   effects=[_entrusted], todo=["supplement"], success=_l("提交成功"),
+                   confirm=_l("提交后由装运前检验机构受理，是否提交？")),
         Transition("accept", _l("接受委托"), ["pending"], "accepted", roles=[INSTITUTION],
                    effects=[_accepted], todo=True, batch=True, success=_l("操作成功"),
                    style="success"),
@@ -635,11 +636,12 @@ class UeEntrustment(Record):
                          compute=lambda e: _q(_sum(g.amount for g in e.goods)))
     goods = children("UeEntrustmentGoods", _l("货物详细信息"), back_populates="entrustment",
                      section="goods", requires_saved=True, order_by="UeEntrustmentGoods.id")
-    remark = field(Text, _l("备注"), widget="textarea", section="goods")
+    remark = field(Text, _l("备注"), widget="textarea", section="contact")
 
     entrusted_at = field(DateTime, _l("委托时间"), system=True, copy=False, section="result")
     accepted_at = field(DateTime, _l("受理时间"), system=True, copy=False, section="result")
-    return_reason = field(Text, _l("退回原因"), system=True, copy=False, section="result")
+    return_reason = field(Text, _l("退回原因"), system=True, copy=False, section="result",
+                          widget="textarea")
     inst_cert_no = field(String(60), _l("检验机构证书编号"), system=True, copy=False,
                          section="result")
     cert_valid_until = field(Date, _l("证书有效期"), system=True, copy=False, section="result")

@@ -175,7 +175,8 @@ class RecordView(BaseView):
         return request.path + "?" + urllib.parse.urlencode(args)
 
     # -- detail form ----------------------------------------------------------------------
-    def _form_page(self, actor, record, *, posted=None, errors=None, status=200):
+    def _form_page(self, actor, record, *, posted=None, errors=None, status=200,
+                   open_dialog=None, dialog_errors=None, dialog_values=None):
         session = db_session()
         form = forms.build(session, record, actor, posted=posted, errors=errors)
         buttons = [t for t in policy.allowed_transitions(actor, record) if t.on_form]
@@ -204,7 +205,8 @@ class RecordView(BaseView):
         return self._render(
             "engine/form.html", record=record, form=form, buttons=buttons, actor=actor,
             files=files, slots=slots, related=related, submitted=submitted,
-            pending_change=pending, change_rows=change_rows,
+            pending_change=pending, change_rows=change_rows, open_dialog=open_dialog,
+            dialog_errors=dialog_errors or {}, dialog_values=dialog_values or {},
             can_create=policy.can_create(actor, self.model),
             has_opinions=record.id is not None and self._has_opinions(record),
         ), status
@@ -269,12 +271,22 @@ class RecordView(BaseView):
             session.commit()
         except changes.ValidationErrors as e:
             session.rollback()
-            flash(e.message, "danger")
             if record.id is not None:
                 record = policy.get_scoped(session, self.model, record.id, actor)
             else:
                 record = wf_mod.new_record(session, self.model, actor)
-            page = self._form_page(actor, record, posted=posted, errors=e.errors, status=422)
+            dialog = {}
+            if t is not None and (t.opinion or t.inputs):
+                # Errors of the transition's own dialog are shown in it, reopened.
+                names = {i.name for i in t.inputs} | {"opinion"}
+                dialog = {k: v for k, v in e.errors.items() if k in names}
+            if not dialog:
+                flash(e.message, "danger")
+            page = self._form_page(
+                actor, record, posted=posted,
+                errors={k: v for k, v in e.errors.items() if k not in dialog}, status=422,
+                open_dialog=t.name if dialog else None, dialog_errors=dialog,
+                dialog_values=request.form)
             session.rollback()
             return page
         except (policy.Refused, PolicyViolation) as e:

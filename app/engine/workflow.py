@@ -422,7 +422,8 @@ def _perform(session, record, t: Transition, ctx: Context, *, is_new: bool = Fal
         if is_new and wf is not None:
             add_flow_entry(session, record, "create", None, wf.initial, actor)
         if t.kind in STATE_KINDS:
-            add_flow_entry(session, record, t.name, from_state, to_state, actor, ctx.opinion)
+            add_flow_entry(session, record, t.name, from_state, to_state, actor,
+                           ctx.opinion or _inputs_text(t, ctx))
         if flush:
             session.flush()
     message = str(t.success_message)
@@ -458,6 +459,19 @@ def unique_errors(session, record) -> dict[str, list[str]]:
             if session.scalar(q.limit(1)) is not None:
                 errors[name] = [_("「%(field)s」%(value)s 已存在", field=spec.label, value=value)]
     return errors
+
+
+def _inputs_text(t: Transition, ctx: Context) -> str | None:
+    """What a transition asked for (退回原因, 证书编号 …) stands in its flow entry."""
+    parts = [f"{inp.label}：{present_value(ctx.inputs[inp.name])}" for inp in t.inputs
+             if inp.widget != "file" and not inp.secret and ctx.inputs.get(inp.name)]
+    return _("；").join(parts) or None
+
+
+def present_value(value) -> str:
+    from .present import display
+
+    return display(None, None, value)
 
 
 def _record_name(record: Record) -> str:

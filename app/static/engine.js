@@ -11,6 +11,26 @@
     if (msg && !window.confirm(msg)) { e.preventDefault(); e.stopImmediatePropagation(); }
   });
 
+  // ---- dialogs (退回原因, 检验结果 …): a required input left empty is pointed out in the dialog,
+  // which stays open with what was typed, instead of a round trip that closes it -------------
+  $(document).on("submit", ".modal form", function (e) {
+    var $missing = $();
+    $(this).find(".modal-body .form-group").each(function () {
+      var $g = $(this), $in = $g.find("input, textarea, select").not("[type=hidden]").first();
+      $g.removeClass("has-error").children(".js-required-error").remove();
+      if (!$in.length || !$g.children("label").find(".req").length || $.trim($in.val())) { return; }
+      $g.addClass("has-error").append($('<span class="help-block field-error js-required-error"></span>')
+        .text(t("required", "此项为必填项")));
+      $missing = $missing.add($in);
+    });
+    if ($missing.length) { e.preventDefault(); e.stopImmediatePropagation(); $missing.first().focus(); }
+  });
+  $(document).on("input change", ".modal .has-error input, .modal .has-error textarea", function () {
+    if ($.trim($(this).val())) {
+      $(this).closest(".form-group").removeClass("has-error").children(".js-required-error").remove();
+    }
+  });
+
   // ---- list screens -------------------------------------------------------------------
   function checkedIds() {
     return $(".record-list input[name=ids]:checked").map(function () { return this.value; }).get();
@@ -132,6 +152,19 @@
       input._named = hit ? hit.code : code;
     });
   }
+  // Codes shown without their names (posted back, or a new line's default): look them up.
+  function nameCodes($scope) {
+    $scope.find("input[data-codelist]").each(function () {
+      var $name = $(this).siblings(".code-name");
+      if ($.trim($(this).val()) && $name.length && !$.trim($name.text())) { refreshCodeName(this); }
+    });
+  }
+  // A read-only cell too narrow for its value shows it cut off: the whole value as a tooltip.
+  function titleCutValues($scope) {
+    $scope.find(".field-ro").each(function () {
+      if (this.scrollWidth > this.clientWidth + 1 && !this.title) { this.title = $.trim($(this).text()); }
+    });
+  }
   $(document).on("input", "input[data-codelist]", function () { codelistQuery(this); });
   $(document).on("click", "input[data-codelist]", function () {
     if (!($menu && menuFor === this)) { codelistQuery(this); }
@@ -211,6 +244,7 @@
     $new.filter("tr").attr("data-index", idx);
     $tbody.append($new);
     renumber($ct);
+    nameCodes($new);   // a default code of the new line (单位 001) shows its name (台) too
     var $first = $new.filter("tr.child-row").find("input, select, textarea").not("[type=hidden], [type=checkbox]").first();
     $first.focus();
     return $new;
@@ -281,11 +315,12 @@
     applyShowWhen();
     $(".child-table").each(function () { renumber($(this)); });
     // A form sent back with errors shows the posted codes without their names: look them up.
-    $("#record-form input[data-codelist]").each(function () {
-      var $name = $(this).siblings(".code-name");
-      if ($.trim($(this).val()) && $name.length && !$.trim($name.text())) { refreshCodeName(this); }
-    });
+    nameCodes($("#record-form"));
+    titleCutValues($("#record-form"));
     var $af = $("#record-form [autofocus]").first();
     if ($af.length) { $af.focus(); }
+    // A transition's dialog the server sent back with errors opens again, with them shown.
+    var dlg = $(".engine-form").data("open-dialog");
+    if (dlg) { $("#" + dlg).modal("show"); }
   });
 })(window.jQuery);
