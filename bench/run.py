@@ -262,6 +262,12 @@ def main(argv=None) -> int:
     from app import create_app, db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": True})
+    if seed_stats is None:
+        # A reused database gets the migrations added since it was seeded.
+        from flask_migrate import upgrade
+
+        with app.app_context():
+            upgrade(directory=os.path.join(HERE, os.pardir, "migrations"))
     from bench import stockfab
 
     stockfab.register(app)

@@ -565,3 +565,27 @@ def test_institution_menus_follow_the_manual(browser):
 
 
 __all__ = ["Organisation"]
+
+
+def test_goods_lines_are_removed_and_documents_attached(browser, db):
+    b = browser("enterprise1")
+    pk = _entrust(b)
+    data = {k: v for k, v in GOODS.items() if not k.startswith("goods-1-")}
+    e = get(db, UeEntrustment, pk)
+    data["goods-0-id"] = str(e.goods[0].id)
+    b.post(f"/ue_entrustment/{pk}/do/save", data=dict(ENTRUSTMENT, **data))
+    e = get(db, UeEntrustment, pk)
+    assert [g.name for g in e.goods] == ["数控卧式车床"] and e.total_amount == 92000
+    resp = b.post(f"/ue_entrustment/{pk}/attachments", data={
+        "slot": "docs", "file": (io.BytesIO(PDF), "购货合同.pdf")},
+        content_type="multipart/form-data")
+    assert resp.status_code == 302
+    db.rollback()
+    att = db.scalar(select(Attachment).where(Attachment.entity == "ue_entrustment",
+                                             Attachment.record_id == pk))
+    assert (att.slot, att.filename) == ("docs", "购货合同.pdf")
+    # the result slot is the institution's, through 检验结果 only
+    b.post(f"/ue_entrustment/{pk}/attachments", data={
+        "slot": "result", "file": (io.BytesIO(PDF), "伪造证书.pdf")},
+        content_type="multipart/form-data")
+    assert "当前状态下不能上传「检验结果」" in flashes(b)
