@@ -155,3 +155,12 @@ def update_readme_screenshot() -> bool:
 
 
 LICENCE_NO_RE = re.compile(r"^\d{2}-\d{2}-\d{6}$")
+
+
+def no_page_errors(user) -> None:
+    errors = [e for tab in user.tabs for e in tab.errors]
+    assert not errors, "errors in the browser: " + "; ".join(errors)
+
+
+def css(page, selector: str, prop: str):
+    return page.eval_on_selector(selector, f"e => getComputedStyle(e).{prop}")

@@ -204,3 +204,54 @@ def api(app):
         return Api(app, username)
 
     return make
+
+
+# --- browser journeys (Debian's Chromium driven by Playwright; tests marked "browser") -------------
+@pytest.fixture(scope="session")
+def chromium():
+    from .browser_support import CHROMIUM, LAUNCH_ARGS
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (bin/test installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(db_url):
+    """The app over this test's database copy, served for real on 127.0.0.1:<free port>
+    (no SERVER_NAME: the browser talks to the address the server listens on)."""
+    from app import create_app
+    from app import db as _db
+
+    from .browser_support import LiveServer
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "TESTING": True,
+                      "WTF_CSRF_ENABLED": True})
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def user(chromium, live):
+    """user("enterprise1") -> a signed-in browser tab of its own."""
+    from .browser_support import UserPage
+
+    tabs = []
+
+    def make(username):
+        tab = UserPage(chromium, live.url, username).login()
+        tabs.append(tab)
+        return tab
+
+    make.tabs = tabs
+    yield make
+    for tab in tabs:
+        tab.close()

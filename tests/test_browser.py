@@ -9,19 +9,16 @@ docs/screenshot.png (enterprise1's filled licence form).
 
 from __future__ import annotations
 
-import os
 import re
 from decimal import Decimal
 
 import pytest
 
 from .browser_support import (
-    CHROMIUM,
-    LAUNCH_ARGS,
     LICENCE_NO_RE,
     README_SCREENSHOT,
-    LiveServer,
-    UserPage,
+    css,
+    no_page_errors,
     update_readme_screenshot,
 )
 
@@ -35,55 +32,6 @@ RED = "rgb(217, 0, 13)"         # engine.css: required *
 LATHE_SPECS = [("CK6150-1000", "2", "38500"), ("CK6163-1500", "1", "52800"),
                ("CK6180-2000", "1", "61000")]
 CENTRE_SPECS = [("HMC630", "1", "168000"), ("HMC800", "2", "215000")]
-
-
-# --- fixtures ---------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live(db_url):
-    """The app over this test's database copy, served for real (no SERVER_NAME: the browser
-    talks to 127.0.0.1:<port>)."""
-    from app import create_app, db
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "TESTING": True,
-                      "WTF_CSRF_ENABLED": True})
-    server = LiveServer(app).start()
-    yield server
-    server.stop()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
-@pytest.fixture
-def user(chromium, live):
-    """user("enterprise1") -> a signed-in browser tab of its own."""
-    tabs: list[UserPage] = []
-
-    def make(username):
-        tab = UserPage(chromium, live.url, username).login()
-        tabs.append(tab)
-        return tab
-
-    make.tabs = tabs
-    yield make
-    for tab in tabs:
-        tab.close()
-
-
-def no_page_errors(user):
-    errors = [e for tab in user.tabs for e in tab.errors]
-    assert not errors, "errors in the browser: " + "; ".join(errors)
 
 
 def stored(live, pk):
@@ -107,10 +55,6 @@ def stored(live, pk):
             }
         finally:
             db.session.remove()
-
-
-def css(page, selector, prop):
-    return page.eval_on_selector(selector, f"e => getComputedStyle(e).{prop}")
 
 
 def fill_head(ent, mobile="13812345678", agent="李四"):

@@ -11,16 +11,13 @@ and shows in the public query.  Screenshots go to tests/artifacts/ue-*.png (git-
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
 import re
-import threading
 from decimal import Decimal
 
 import pytest
 
-from .browser_support import CHROMIUM, LAUNCH_ARGS, LiveServer, UserPage
+from .browser_support import css, no_page_errors
 
 pytestmark = pytest.mark.browser
 
@@ -75,70 +72,6 @@ def tiny_pdf() -> bytes:
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
         len(objects) + 1, xref)
     return bytes(out)
-
-
-# --- Chromium and the live server -------------------------------------------------------------
-# test_browser.py keeps a session-scoped sync Playwright open in pytest's thread, and a second
-# sync_playwright() in that thread is refused ("Playwright Sync API inside the asyncio loop").
-# So this journey runs in a thread of its own with its own Playwright, whichever browser module
-# runs first (./bin/test runs both).  Its tabs are browser_support's UserPage.
-@pytest.fixture
-def live(db_url):
-    """The app over this test's database copy, served for real (as in test_browser.py)."""
-    from app import create_app, db
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "TESTING": True,
-                      "WTF_CSRF_ENABLED": True})
-    server = LiveServer(app).start()
-    yield server
-    server.stop()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
-def in_own_thread(fn, *args):
-    """fn(*args) in a new thread; its exception (an assertion) is raised here."""
-    failure = []
-
-    def run():
-        try:
-            fn(*args)
-        except BaseException as e:  # noqa: BLE001 - handed to pytest's thread below
-            failure.append(e)
-
-    worker = threading.Thread(target=run, name="browser-journey", daemon=True)
-    worker.start()
-    worker.join()
-    if failure:
-        raise failure[0]
-
-
-@contextlib.contextmanager
-def chromium_users(live):
-    """user("enterprise1") -> a signed-in tab of its own (UserPage) in Debian's Chromium."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        tabs: list[UserPage] = []
-
-        def make(username):
-            tab = UserPage(browser, live.url, username).login()
-            tabs.append(tab)
-            return tab
-
-        make.tabs = tabs
-        try:
-            yield make
-        finally:
-            for tab in tabs:
-                tab.close()
-            browser.close()
-
-
-def no_page_errors(user):
-    errors = [e for tab in user.tabs for e in tab.errors]
-    assert not errors, "errors in the browser: " + "; ".join(errors)
 
 
 # --- what the server stored -----------------------------------------------------------------------
@@ -219,10 +152,6 @@ def disposal_state(live, institution):
 
 
 # --- gestures -----------------------------------------------------------------------------------
-def css(page, selector, prop):
-    return page.eval_on_selector(selector, f"e => getComputedStyle(e).{prop}")
-
-
 def menu(tab, group, entry):
     """Top menu: open `group`, click `entry`, wait for the page."""
     page = tab.page
@@ -289,17 +218,9 @@ def list_row(page, text):
 
 
 # --- the journey ----------------------------------------------------------------------------------
-def test_used_me_entrustment_journey(live, tmp_path):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed")
-    pytest.importorskip("playwright.sync_api")
-    in_own_thread(entrustment_journey, live, tmp_path)
-
-
-def entrustment_journey(live, tmp_path):
-    with chromium_users(live) as user:
-        journey(user, live, tmp_path)
-        no_page_errors(user)
+def test_used_me_entrustment_journey(user, live, tmp_path):
+    journey(user, live, tmp_path)
+    no_page_errors(user)
 
 
 def journey(user, live, tmp_path):
