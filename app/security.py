@@ -8,6 +8,11 @@
    of roles are loaded once and kept (until a role or permission changes, or 60 s pass) instead
    of one query per menu item and button on every request.
 3. FAB's user groups are not used by the product: a user's roles are its roles.
+4. The signed-in user (with roles and organisation) is loaded once and kept per process; each
+   request reads one number, ``security_stamp.version``, which every change to a user, an
+   organisation, a role or a permission moves in the same transaction.  A cached user or set
+   of permissions is used only while its version is the current one, so a deactivated user or
+   a changed role takes effect on the next request in every worker.
 """
 
 from __future__ import annotations
@@ -15,29 +20,66 @@ from __future__ import annotations
 import threading
 import time
 
+from flask import g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.security.sqla.models import Permission, PermissionView, Role, ViewMenu
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.engine import policy
 from models.base import AppUser as User
+from models.base import Organisation, SecurityStamp
 
-_PERMS_TTL = 60.0
+_PERMS_TTL = 60.0  # only where no stamp was read (requests without a signed-in user)
+_USERS_MAX = 10_000
 _perm_lock = threading.Lock()
 _perm_version = [0]
 
+_WATCHED = (Role, PermissionView, Permission, ViewMenu, User, Organisation)
+# Written at every login by FAB; they change nothing a cached user is trusted for.
+_LOGIN_STATS = frozenset({"last_login", "login_count", "fail_login_count", "changed_on"})
 
-def permissions_version() -> int:
-    return _perm_version[0]
+
+def permissions_version() -> tuple:
+    """The version cached users, permissions and menus are valid for."""
+    stamp = g.get("security_stamp") if has_request_context() else None
+    return ("db", stamp) if stamp is not None else ("local", _perm_version[0])
+
+
+def _security_relevant(obj) -> bool:
+    if not isinstance(obj, _WATCHED):
+        return False
+    if not isinstance(obj, User):
+        return True
+    state = inspect(obj)
+    if state.pending or state.deleted or state.was_deleted:
+        return True
+    return any(attr.key not in _LOGIN_STATS and attr.history.has_changes()
+               for attr in state.attrs)
+
+
+_stamped_engines: set[str] = set()
+
+
+def _has_stamp(connection) -> bool:
+    """False only before the migrations have run (FAB's own set-up of an empty database)."""
+    url = str(connection.engine.url)
+    if url not in _stamped_engines:
+        if not inspect(connection).has_table(SecurityStamp.__tablename__):
+            return False
+        _stamped_engines.add(url)
+    return True
 
 
 @event.listens_for(Session, "after_flush")
 def _security_changed(session, flush_context):
-    watched = (Role, PermissionView, Permission, ViewMenu)
-    if any(isinstance(o, watched) for o in list(session.new) + list(session.dirty)
-           + list(session.deleted)):
+    if any(_security_relevant(o) for o in (*session.new, *session.dirty, *session.deleted)):
         _perm_version[0] += 1
+        connection = session.connection()
+        if _has_stamp(connection):
+            connection.execute(
+                update(SecurityStamp.__table__).where(SecurityStamp.id == 1)
+                .values(version=SecurityStamp.version + 1))
 
 
 class SecurityManager(FabSecurityManager):
@@ -48,7 +90,9 @@ class SecurityManager(FabSecurityManager):
         # view or menu name -> roles allowed (filled when the engine registers its views)
         self.engine_access: dict[str, frozenset[str]] = {}
         # role ids -> (loaded at, permissions version, permissions)
-        self._perm_cache: dict[tuple, tuple[float, int, frozenset]] = {}
+        self._perm_cache: dict[tuple, tuple[float, tuple, frozenset]] = {}
+        # user id -> (security stamp it was loaded under, the user detached with roles and org)
+        self._users: dict[int, tuple[int, User]] = {}
 
     # -- users ------------------------------------------------------------------------------
     def get_user_by_id(self, pk):
@@ -56,6 +100,33 @@ class SecurityManager(FabSecurityManager):
             select(User).where(User.id == pk).options(
                 selectinload(User.roles), joinedload(User.organisation))
         )
+
+    def load_user(self, pk):
+        user = self._cached_user(int(pk))
+        if user is not None and user.is_active:
+            return user
+        return None
+
+    def _cached_user(self, pk: int):
+        session = self.session
+        stamp = session.scalar(select(SecurityStamp.version).where(SecurityStamp.id == 1))
+        if has_request_context():
+            g.security_stamp = stamp
+        hit = self._users.get(pk)
+        if hit is not None and stamp is not None and hit[0] == stamp:
+            # A copy in this request's session, made without SQL: it lazy-loads like any
+            # other instance and never shares state with another request.
+            return session.merge(hit[1], load=False)
+        user = self.get_user_by_id(pk)
+        if user is None or stamp is None:
+            return user
+        for obj in (user, *user.roles, user.organisation):
+            if obj is not None and obj in session:
+                session.expunge(obj)
+        if len(self._users) >= _USERS_MAX:
+            self._users.clear()
+        self._users[pk] = (stamp, user)
+        return session.merge(user, load=False)
 
     # -- access -----------------------------------------------------------------------------
     def get_user_roles(self, user):
@@ -67,8 +138,10 @@ class SecurityManager(FabSecurityManager):
         key = tuple(sorted(r.id for r in self.get_user_roles(user)
                            if r.name not in self.builtin_roles))
         now = time.monotonic()
+        version = permissions_version()
         hit = self._perm_cache.get(key)
-        if hit is not None and hit[1] == _perm_version[0] and now - hit[0] < _PERMS_TTL:
+        if hit is not None and hit[1] == version and (
+                version[0] == "db" or now - hit[0] < _PERMS_TTL):
             return hit[2]
         perms: frozenset[tuple[str, str]] = frozenset()
         if key:
@@ -81,7 +154,7 @@ class SecurityManager(FabSecurityManager):
             ).unique()
             perms = frozenset((pv.permission.name, pv.view_menu.name) for pv in rows)
         with _perm_lock:
-            self._perm_cache[key] = (now, _perm_version[0], perms)
+            self._perm_cache[key] = (now, version, perms)
         return perms
 
     def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:

@@ -11,7 +11,6 @@ import decimal
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User as FabUser
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     Date,
@@ -25,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import mapped_column, relationship, validates
 
 from app.engine import validators
+from app.engine.i18n import lazy_gettext as _l
 from app.engine.memo import memo
 
 COMPANY, INSTITUTION, CUSTOMS_UNIT, COMMERCE_OFFICE = "company", "institution", "customs", "commerce"
@@ -103,6 +103,17 @@ class AppUser(FabUser):
     organisation_id = mapped_column(Integer, ForeignKey("organisation.id"), nullable=True)
     organisation = relationship(Organisation, lazy="joined")
     mobile = mapped_column(String(20))
+
+
+class SecurityStamp(Model):
+    """One row whose ``version`` moves whenever a user, organisation, role or permission
+    changes (``app.security``).  Every process compares it with the version of its cached
+    users and permissions, so a change made through one worker reaches all of them at once."""
+
+    __tablename__ = "security_stamp"
+
+    id = mapped_column(Integer, primary_key=True)
+    version = mapped_column(Integer, nullable=False, default=0)
 
 
 class CurrencyRate(Model):

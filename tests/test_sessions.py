@@ -1,0 +1,75 @@
+"""Signed-in users are cached per process; a change made elsewhere (another worker, the admin
+console, a script) must still reach the very next request through the security stamp."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models.base import AppUser, Organisation, SecurityStamp
+from models.me_licence import LicenceApplication
+
+
+def _user(db, username):
+    db.rollback()
+    return db.scalar(select(AppUser).where(AppUser.username == username))
+
+
+def _stamp(db):
+    db.rollback()
+    return db.scalar(select(SecurityStamp.version))
+
+
+def test_deactivating_a_user_elsewhere_signs_it_out_on_the_next_request(browser, api, db):
+    ent = browser("enterprise1")
+    rest = api("enterprise1")
+    assert ent.get("/me_licence_application/").status_code == 200
+    assert rest.get("/api/v1/me_licence_application/").status_code == 200
+
+    user = _user(db, "enterprise1")
+    user.active = False
+    db.commit()
+
+    resp = ent.get("/me_licence_application/")
+    assert resp.status_code == 302 and "/login/" in resp.headers["Location"]
+    assert rest.get("/api/v1/me_licence_application/").status_code == 401
+
+
+def test_a_role_taken_away_elsewhere_applies_at_once(browser, db):
+    ent = browser("enterprise1")
+    assert ent.get("/me_licence_application/").status_code == 200
+
+    user = _user(db, "enterprise1")
+    user.roles = [r for r in user.roles if r.name != "企业"]
+    db.commit()
+
+    assert ent.get("/me_licence_application/").status_code == 403
+    assert "机电产品进口单证申请" not in ent.text("/")[1]
+
+
+def test_moving_a_user_to_another_company_moves_its_scope(browser, db):
+    ent = browser("enterprise1")
+    other = db.scalar(select(LicenceApplication).join(
+        Organisation, Organisation.id == LicenceApplication.company_id).where(
+        Organisation.name.like("%长安医疗%")).limit(1))
+    assert other is not None
+    assert ent.get(f"/me_licence_application/{other.id}").status_code == 404
+
+    user = _user(db, "enterprise1")
+    user.organisation_id = other.company_id
+    db.commit()
+
+    resp = ent.get(f"/me_licence_application/{other.id}")
+    assert resp.status_code == 200 and other.application_no in resp.get_data(as_text=True)
+
+
+def test_signing_in_does_not_invalidate_every_cached_user(browser, db):
+    browser("enterprise1")
+    before = _stamp(db)
+    browser("enterprise2")
+    browser("customs1")
+    assert _stamp(db) == before
+    # while a real change moves it
+    org = db.scalar(select(Organisation).where(Organisation.kind == "company").limit(1))
+    org.phone = "029-88886666"
+    db.commit()
+    assert _stamp(db) == before + 1
