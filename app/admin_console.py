@@ -14,12 +14,12 @@ from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
 from flask_admin.theme import Bootstrap4Theme
-from flask_babel import lazy_gettext as _l
 from werkzeug.security import generate_password_hash
 from wtforms import PasswordField, ValidationError
 
 from app.engine import codelists, policy, validators
 from app.engine.codelists import CodeItem
+from app.engine.i18n import lazy_gettext as _l
 from app.engine.notify import Notice, OutboxMessage
 from models.base import ORG_KINDS, CurrencyRate, Organisation
 from models.base import AppUser as User

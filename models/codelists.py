@@ -1,8 +1,7 @@
 """The code lists the product uses, where each comes from (data/codelists/SOURCES.md)."""
 
-from flask_babel import lazy_gettext as _l
-
 from app.engine.codelists import register
+from app.engine.i18n import lazy_gettext as _l
 
 # From ../shared/domain (public GACC parameters; see SOURCES.md for origin and completeness)
 register("country", _l("国别(地区)"), "country_region_国别地区.csv")

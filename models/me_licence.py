@@ -10,9 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from sqlalchemy import (
     Boolean,
     Date,
@@ -59,6 +56,9 @@ from app.engine import (
     validators,
     workflow_state,
 )
+from app.engine.i18n import gettext as _
+from app.engine.i18n import lazy_gettext as _l
+from app.engine.i18n import lazy_pgettext
 from app.engine.memo import memo
 from app.engine.notify import notify_org
 from models.base import Organisation, usd_rate

@@ -13,9 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, or_, select
 from sqlalchemy.orm import mapped_column, object_session, relationship
 
@@ -52,6 +49,9 @@ from app.engine import (
     workflow_state,
 )
 from app.engine.history import add_flow_entry
+from app.engine.i18n import gettext as _
+from app.engine.i18n import lazy_gettext as _l
+from app.engine.i18n import lazy_pgettext
 from app.engine.memo import memo
 from app.engine.notify import notify_org
 from app.engine.record import session_for

@@ -7,8 +7,7 @@ generated screen sits in the menu of each system.
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from app.engine.i18n import lazy_gettext as _l
 from app.engine.policy import ADMIN, CUSTOMS, ENTERPRISE, INSTITUTION
 
 from .registry import Entry, MenuGroup, register_all

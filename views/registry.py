@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from app.engine.api import api_for
+from app.engine.i18n import lazy_gettext as _l
 from app.engine.policy import ADMIN
 from app.engine.record import REGISTRY
 from app.engine.views import view_for

@@ -27,7 +27,6 @@ from flask import Response, current_app, request, send_file
 from flask_appbuilder.api import ModelRestApi, expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
-from flask_babel import gettext as _
 from marshmallow import Schema, fields
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
@@ -35,6 +34,7 @@ from . import attachments, changes, history, listing, policy, present, printing
 from . import workflow as wf_mod
 from .fields import Search
 from .guard import PolicyViolation
+from .i18n import gettext as _
 from .policy import ROLE_LABELS
 from .views import load_many
 

@@ -13,12 +13,12 @@ import os
 import zipfile
 
 from flask_appbuilder import Model
-from flask_babel import gettext as _
 from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, select
 from sqlalchemy.orm import deferred, mapped_column
 
 from . import policy
 from .fields import AttachmentSlot
+from .i18n import gettext as _
 from .record import Record, now
 
 KIND_LABELS = {

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 
 from flask_appbuilder import Model
-from flask_babel import gettext as _
 from sqlalchemy import DateTime, Index, Integer, String, Text, inspect, select
 from sqlalchemy.orm import mapped_column
 
 from . import changes, present
+from .i18n import gettext as _
 from .record import now
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"

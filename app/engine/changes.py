@@ -13,12 +13,12 @@ import datetime as dt
 import decimal
 from collections import defaultdict
 
-from flask_babel import gettext as _
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, inspect
 
 from . import codelists, policy
 from .fields import ChildSpec, FieldSpec
 from .history import _same
+from .i18n import gettext as _
 
 TRUE_VALUES = {"y", "on", "true", "1", "yes", "是"}
 FALSE_VALUES = {"n", "off", "false", "0", "no", "否", ""}

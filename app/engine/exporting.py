@@ -10,12 +10,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
-from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 
 from . import changes, policy, present
 from . import workflow as wf_mod
+from .i18n import gettext as _
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")

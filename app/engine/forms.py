@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import url_for
-from flask_babel import gettext as _
 from sqlalchemy import Boolean
 
 from . import policy, present
 from .fields import ChildSpec, FieldSpec
+from .i18n import gettext as _
 
 
 @dataclass

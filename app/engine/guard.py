@@ -18,11 +18,11 @@ from __future__ import annotations
 import contextlib
 from contextvars import ContextVar
 
-from flask_babel import gettext as _
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper, Session
 
 from . import policy
+from .i18n import gettext as _
 from .record import ChildRecord, Record, now
 
 _system: ContextVar[bool] = ContextVar("engine_system", default=False)

@@ -96,7 +96,7 @@ def display(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        from flask_babel import gettext
+        from .i18n import gettext
 
         return gettext("是") if value else gettext("否")
     if isinstance(value, decimal.Decimal):

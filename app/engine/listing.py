@@ -16,7 +16,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import (
     Date,
     DateTime,
@@ -35,6 +34,7 @@ from sqlalchemy.orm import aliased
 
 from . import policy
 from .fields import Search
+from .i18n import gettext as _
 from .textindex import TextGram, grams
 
 

@@ -16,7 +16,6 @@ from email.message import EmailMessage
 
 from flask import current_app
 from flask_appbuilder import Model
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     DateTime,
     ForeignKey,
@@ -33,6 +32,7 @@ from sqlalchemy.orm import mapped_column
 
 from . import policy
 from .fields import Search, field
+from .i18n import lazy_gettext as _l
 from .policy import Where
 from .record import REGISTRY, Record, now
 

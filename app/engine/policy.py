@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import g, has_request_context
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import false, or_, true
 
 from .fields import ChildSpec, FieldSpec
+from .i18n import lazy_gettext as _l
 from .record import ChildRecord, Record
 
 # Role names (FAB role names; their labels are translated for display).
@@ -310,7 +310,7 @@ def slot_editable(actor: Actor | None, record: Record, slot) -> bool:
 # --- transitions ------------------------------------------------------------------------
 def transition_refusal(actor: Actor | None, record: Record, transition) -> str | None:
     """None when the actor may fire ``transition`` on ``record`` now, else the reason."""
-    from flask_babel import gettext as _
+    from .i18n import gettext as _
 
     if actor is None:
         return _("请先登录")

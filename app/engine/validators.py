@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask_babel import gettext as _
+from .i18n import gettext as _
 
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)

@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -28,6 +26,8 @@ from . import changes, policy
 from .fields import FieldSpec
 from .guard import allow_delete, system
 from .history import add_flow_entry
+from .i18n import gettext as _
+from .i18n import lazy_gettext as _l
 from .record import Record, now
 
 ANY = "*"
