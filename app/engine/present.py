@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import html
 
-from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import inspect
 
 from . import codelists
 from .fields import FieldSpec
+from .i18n import gettext as _
 
 
 def fmt_decimal(value: decimal.Decimal, scale: int | None = None) -> str:
@@ -56,15 +58,74 @@ def display(session, spec: FieldSpec | None, value, record=None, coltype=None) -
 
 
 def cell(session, record, name: str) -> str:
-    meta = record.meta()
-    if name == "status":
-        spec = meta.fields.get("status")
-        if spec is not None and spec.display_fn is not None:
-            return str(spec.display_fn(record) or "")
-        return record.status_label
+    """The text of one column of a record, as lists, exports and the API show it."""
+    return formatter(type(record), name)(session, record)
+
+
+def formatter(model, name: str):
+    """``f(session, record) -> str`` for one column: what ``display`` gives, with the
+    per-column decisions (field spec, column type) taken once per model and column."""
+    cache = model.meta().__dict__.setdefault("_formatters", {})
+    f = cache.get(name)
+    if f is None:
+        f = cache[name] = _make_formatter(model, name)
+    return f
+
+
+def _make_formatter(model, name: str):
+    meta = model.meta()
     spec = meta.fields.get(name)
-    coltype = meta.column_type(name) if hasattr(type(record), name) else None
-    return display(session, spec, getattr(record, name, None), record, coltype)
+    if name == "status" and (spec is None or spec.display_fn is None):
+        return lambda session, r: r.status_label
+    if spec is not None and spec.display_fn is not None:
+        fn = spec.display_fn
+        return lambda session, r: str(fn(r) or "")
+    coltype = meta.column_type(name) if name in inspect(model).columns else None
+    plain = spec is None or not (spec.secret or spec.codelist or spec.choices is not None)
+    if plain:
+        spec = None
+
+    def text(session, r):
+        value = getattr(r, name, None)
+        if plain and type(value) is str:
+            return value
+        return display(session, spec, value, r, coltype)
+
+    return text
+
+
+def list_rows(session, model, records, columns, *, first_no: int | None, link_base: str | None,
+              numeric: set[str]) -> Markup:
+    """The <tr> rows of a generated list, built in one Python pass (per-cell template logic
+    is most of a list page's rendering time).  ``link_base``: rows open the record (check box,
+    first column links to ``link_base + id``); ``first_no``: the 序号 of the first row, or None
+    where it is not known (末页)."""
+    wf = model.meta().workflow
+    formatters = [formatter(model, c) for c in columns]
+    out = []
+    for n, r in enumerate(records):
+        rid = r.id
+        parts = [f'<tr data-id="{rid}" class="{"js-row" if link_base else ""}">']
+        if link_base:
+            parts.append(f'<td class="col-check"><input type="checkbox" name="ids" value="{rid}">'
+                         "</td>")
+        parts.append(f'<td class="col-no">{(first_no + n) if first_no is not None else n + 1}'
+                     "</td>")
+        for i, (c, fmt) in enumerate(zip(columns, formatters, strict=True)):
+            value = html.escape(fmt(session, r))
+            if i == 0 and link_base:
+                parts.append(f'<td><a class="record-link" href="{html.escape(link_base)}{rid}">'
+                             f'{value or f"#{rid}"}</a></td>')
+            elif c == "status":
+                style = wf.state_style(r.status) if wf else "default"
+                parts.append(f'<td><span class="label label-{style}">{value}</span></td>')
+            elif c in numeric:
+                parts.append(f'<td class="num">{value}</td>')
+            else:
+                parts.append(f"<td>{value}</td>")
+        parts.append("</tr>")
+        out.append("".join(parts))
+    return Markup("\n".join(out))
 
 
 def column_label(model, name: str):

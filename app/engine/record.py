@@ -150,7 +150,10 @@ class _MetaBase:
         return inspect(self.model).relationships[name].mapper.class_
 
     def column_type(self, name: str):
-        return inspect(self.model).columns[name].type
+        types = self.__dict__.setdefault("_column_types", {})
+        if name not in types:
+            types[name] = inspect(self.model).columns[name].type
+        return types[name]
 
 
 class ChildMeta(_MetaBase):

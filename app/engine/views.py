@@ -25,12 +25,12 @@ from flask import (
     url_for,
 )
 from flask_appbuilder import BaseView, expose
-from flask_babel import gettext as _
 from sqlalchemy import Integer, Numeric, select
 
 from . import attachments, changes, exporting, forms, history, listing, policy, present, printing
 from . import workflow as wf_mod
 from .guard import PolicyViolation
+from .i18n import gettext as _
 from .record import REGISTRY
 
 
@@ -143,24 +143,22 @@ class RecordView(BaseView):
         for e in errors:
             flash(e, "warning")
         columns = screen.columns if screen else self.meta.list_columns
-        # Cells are formatted here, in one Python loop, rather than cell by cell in Jinja.
-        wf = self.meta.workflow
-        cells = [
-            (r.id, [present.cell(session, r, c) for c in columns],
-             wf.state_style(r.status) if wf else "default")
-            for r in page.rows
-        ]
+        detail = screen.detail if screen else True
+        numeric = {c for c in columns if c in self.meta.fields and isinstance(
+            self.meta.column_type(c), (Integer, Numeric))}
+        rows = present.list_rows(
+            session, self.model, page.rows, columns,
+            first_no=((page.number - 1) * page.size + 1) if page.number else None,
+            link_base=url_for(f"{self.endpoint}.list") if detail else None, numeric=numeric)
         return self._render(
             "engine/list.html", page=page, query=q, columns=columns, searches=searches,
-            cells=cells, labels=[str(present.column_label(self.model, c)) for c in columns],
+            rows=rows, labels=[str(present.column_label(self.model, c)) for c in columns],
             screen=screen, actor=actor,
             transitions=[] if screen else self._list_transitions(actor),
-            detail=screen.detail if screen else True,
+            detail=detail,
             can_create=policy.can_create(actor, self.model) and screen is None,
             search_mode=lambda s: listing.search_mode(self.model, s),
             url_with=self._url_with,
-            numeric_columns={c for c in columns if c in self.meta.fields and isinstance(
-                self.meta.column_type(c), (Integer, Numeric))},
         )
 
     def _url_with(self, **changes_):
