@@ -52,3 +52,40 @@ def register(app) -> None:
         # sync_security also grants every permission-view to 管理员 (role of user admin).
         sync_security(app.appbuilder)
         app.appbuilder.session.remove() if hasattr(app.appbuilder.session, "remove") else None
+
+
+def stock_app(database_url: str):
+    """A plain Flask-AppBuilder application over the same database, with the stock view as its
+    only view: FAB's own SecurityManager (permissions from its tables, per request), FAB's own
+    layout and templates, FAB's default configuration.  Nothing of the product runs in it; it is
+    what "a stock Flask-AppBuilder ModelView" costs when it is not inside this product.
+
+    ``register(app)`` must have run on the product's app first: it created the view's
+    permissions and granted them to 管理员 (admin's role), which this app reads.  The
+    application writes nothing (FAB_CREATE_DB and FAB_UPDATE_PERMS off)."""
+    import tempfile
+
+    from flask import Flask
+    from flask_appbuilder import AppBuilder
+    from flask_appbuilder.security.manager import AUTH_DB
+    from flask_sqlalchemy import SQLAlchemy
+
+    # Its own root: no template of the product can shadow FAB's.
+    app = Flask("stock_fab", root_path=tempfile.mkdtemp(prefix="stock-fab-"))
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        SECRET_KEY="benchmark-stock-fab",
+        AUTH_TYPE=AUTH_DB,
+        AUTH_ROLE_ADMIN="管理员",
+        FAB_CREATE_DB=False,
+        FAB_UPDATE_PERMS=False,
+        FAB_ADD_SECURITY_API=False,
+        WTF_CSRF_ENABLED=True,
+    )
+    db = SQLAlchemy()
+    appbuilder = AppBuilder()
+    with app.app_context():
+        db.init_app(app)
+        appbuilder.init_app(app, db.session)
+        appbuilder.add_view_no_menu(make_view_class())
+    return app, db
