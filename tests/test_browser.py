@@ -121,6 +121,10 @@ def test_licence_application_journey(user, live):
     fill_head(ent)
     assert page.inner_text("[data-field=trade_country] .code-name") == "日本"
     assert page.inner_text("[data-field=customs_port] .code-name") != ""
+    # 进口商编码 → 进口商名称 while typing, before any 暂存 (the server computes it)
+    page.wait_for_function(
+        "() => document.querySelector('.field-ro.computed[data-name=importer_name]')"
+        ".textContent.trim() === '陕西秦川精密机械有限公司'")
     ent.shot("02-head-filled", full_page=False)
     pk = save_new(ent)
     assert ent.state_label() == "暂存"
@@ -140,6 +144,14 @@ def test_licence_application_journey(user, live):
     assert page.input_value("[name=goods-1-name]") == "卧式加工中心"
     assert page.locator(f"{goods} > table > tbody > tr.child-row .row-no").all_inner_texts() \
         == ["1", "2"]
+    # the grey totals follow the typing (computed by the server, nothing saved yet)
+    total = sum(Decimal(q) * Decimal(p) for _m, q, p in LATHE_SPECS + CENTRE_SPECS)
+    page.wait_for_function(
+        "(t) => document.querySelector('.field-ro.computed[data-name=total_amount]')"
+        ".textContent.trim() === t", arg=f"{total:,.2f}")
+    page.wait_for_function(
+        "() => document.querySelector('.field-ro.computed[data-name=goods-1-specs-1-amount]')"
+        ".textContent.trim() === '430,000.00'")
     ent.shot("03-goods-typed")
     ent.submit("button[data-transition=save]")
     assert "暂存成功" in ent.flash(), ent.flash()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import mapped_column, relationship
 
@@ -30,6 +29,7 @@ from app.engine import (
     validators,
     workflow_state,
 )
+from app.engine.i18n import lazy_gettext as _l
 from app.engine.record import REGISTRY
 
 RESOURCE = "test_sample_request"

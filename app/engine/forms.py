@@ -249,6 +249,59 @@ def build(session, record, actor, *, posted: dict | None = None,
     return FormView(sections=ordered, editable=any_editable, errors=errors, unplaced=unplaced)
 
 
+# --- computed fields while typing ------------------------------------------------------------
+def computed_values(session, record, posted: dict | None = None) -> dict[str, str]:
+    """Form path -> text of every computed (grey) field of ``record`` and its lines, after
+    ``changes.apply`` put the typed values on it.  Lines are matched to the rows of the posted
+    form (path indexes are the form's, not the collection's: deleted and untouched new rows
+    are not in the collection)."""
+    from .guard import recompute
+
+    recompute(record)
+    out: dict[str, str] = {}
+    _computed_of(session, record, "", posted, out)
+    return out
+
+
+def _computed_of(session, obj, prefix: str, posted: dict | None, out: dict) -> None:
+    meta = obj.meta()
+    for spec in meta.fields.values():
+        if spec.compute is not None:
+            out[f"{prefix}{spec.name}"] = present.display(
+                session, spec, getattr(obj, spec.name, None), obj, meta.column_type(spec.name))
+    for cspec in meta.children.values():
+        children = list(getattr(obj, cspec.name))
+        rows = posted.get(cspec.name) if posted is not None else None
+        for i, child, row in _rows_of(children, rows, meta.child_model(cspec.name).meta()):
+            index = row.get("_index", i) if row is not None else i
+            _computed_of(session, child, f"{prefix}{cspec.name}-{index}-", row, out)
+
+
+def _rows_of(children, rows, cmeta):
+    """(form index, line, posted row) for each line."""
+    if not isinstance(rows, list):
+        for i, child in enumerate(children):
+            yield i, child, None
+        return
+    from .changes import _blank_row
+
+    by_id = {c.id: c for c in children if c.id is not None}
+    new = iter([c for c in children if c.id is None])
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or str(row.get("_delete", "")).lower() in (
+                "y", "on", "1", "true"):
+            continue
+        cid = str(row.get("id") or "")
+        if cid:
+            child = by_id.get(int(cid)) if cid.isdigit() else None
+        elif _blank_row(row, cmeta):
+            continue
+        else:
+            child = next(new, None)
+        if child is not None:
+            yield i, child, row
+
+
 # --- parsing the posted form -----------------------------------------------------------------
 CONTROL_KEYS = {"csrf_token", "__tables", "_next", "opinion", "ids"}
 
@@ -291,13 +344,15 @@ def _put(node: dict, parts: list[str], value):
 
 
 def _finalise(node):
-    """Dicts keyed by row indexes become lists of rows."""
+    """Dicts keyed by row indexes become lists of rows; each row keeps the index its inputs
+    carry on the page as ``_index`` (rows deleted on the page leave gaps)."""
     if not isinstance(node, dict):
         return node
     out = {}
     for k, v in node.items():
         if isinstance(v, dict) and (not v or all(str(x).isdigit() for x in v)):
-            out[k] = [_finalise(v[i]) for i in sorted(v, key=int)]
+            out[k] = [{**_finalise(v[i]), "_index": i} if isinstance(v[i], dict)
+                      else _finalise(v[i]) for i in sorted(v, key=int)]
         else:
             out[k] = _finalise(v)
     return out

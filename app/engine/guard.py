@@ -209,6 +209,12 @@ def _touched_roots(session) -> list[Record]:
     return roots
 
 
+def recompute(record) -> None:
+    """The computed fields of a record and its lines, as a flush would set them."""
+    with system():
+        _recompute(record)
+
+
 def _recompute(record) -> None:
     """Recompute computed fields bottom-up (child lines first, then the record)."""
     meta = record.meta()

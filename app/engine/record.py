@@ -149,6 +149,13 @@ class _MetaBase:
     def child_model(self, name: str):
         return inspect(self.model).relationships[name].mapper.class_
 
+    @property
+    def has_computed(self) -> bool:
+        """A computed field on the record or one of its lines: its form recomputes them while
+        the user types."""
+        return any(s.compute is not None for s in self.fields.values()) or any(
+            self.child_model(c).meta().has_computed for c in self.children)
+
     def column_type(self, name: str):
         types = self.__dict__.setdefault("_column_types", {})
         if name not in types:

@@ -233,6 +233,37 @@ class RecordView(BaseView):
         record = policy.get_scoped(db_session(), self.model, pk, actor)
         return self._form_page(actor, record)
 
+    @expose("/new/computed", methods=["POST"])
+    @expose("/<int:pk>/computed", methods=["POST"])
+    @engine_route
+    def computed(self, actor, pk=None):
+        """The grey computed fields for what has been typed so far, saving nothing: the form
+        asks after each change, so 进口商名称 and the totals follow the typing.  The values
+        pass through the same ``changes.apply`` as a 暂存 (a field the user may not change is
+        ignored here, refused there) and the same compute functions as the flush."""
+        session = db_session()
+        try:
+            if pk is not None:
+                record = policy.get_scoped(session, self.model, pk, actor)
+            else:
+                record = wf_mod.new_record(session, self.model, actor)
+                session.add(record)  # compute functions read through its session
+            posted = forms.parse(request.form)
+            posted.pop("version", None)
+            with session.no_autoflush:
+                try:
+                    changes.apply(session, record, posted, actor)
+                except (changes.ValidationErrors, policy.Refused):
+                    pass  # what could be applied is shown; 暂存 reports the rest
+                values = forms.computed_values(session, record, posted)
+        except policy.NotFound:
+            raise
+        except policy.Refused as e:
+            return jsonify({"message": str(e.message)}), e.status
+        finally:
+            session.rollback()
+        return jsonify({"values": values})
+
     @expose("/new/do/<name>", methods=["POST"])
     @engine_route
     def do_new(self, actor, name):

@@ -263,6 +263,7 @@
       $r.remove();
     });
     renumber($ct);
+    $ct.trigger("rows-removed");
   });
 
   function focusables($scope) {
@@ -298,6 +299,28 @@
     var i = $all.index(this);
     if (i >= 0 && i + 1 < $all.length) { $all.eq(i + 1).focus(); }
   });
+
+  // ---- computed (grey) fields follow the typing: the server computes them, saving nothing ----
+  var computeTimer = null, computeSeq = 0;
+  function recompute() {
+    var $f = $("#record-form"), url = $f.data("computed");
+    if (!url) { return; }
+    window.clearTimeout(computeTimer);
+    computeTimer = window.setTimeout(function () {
+      var seq = ++computeSeq;
+      $.post(url, $f.serialize()).done(function (data) {
+        if (seq !== computeSeq || !data || !data.values) { return; }  // a later answer is coming
+        $.each(data.values, function (path, text) {
+          $f.find('.field-ro.computed[data-name="' + path + '"]').text(text)
+            .attr("title", null);
+        });
+        titleCutValues($f);
+      });
+    }, 250);
+  }
+  $(document).on("input change", "#record-form input, #record-form select, #record-form textarea",
+    recompute);
+  $(document).on("rows-removed", "#record-form", recompute);
 
   // ---- fields shown only for some values of another field --------------------------------
   function applyShowWhen() {
