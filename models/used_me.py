@@ -594,7 +594,8 @@ ENTRUSTMENT_FLOW = Workflow(
                                  target="inst_cert_no"),
                            Input("valid_until", _l("证书有效期"), Date(), required=True,
                                  widget="date", target="cert_valid_until")],
-                   effects=[_inspected], todo=True, success=_l("提交成功")),
+                   effects=[_inspected], todo=True, submit_label=_l("提交"),
+                   success=_l("提交成功")),  # 点击提交按钮，提示提交成功 (seed 001)
         delete_transition(["draft"], [ENTERPRISE]),
     ],
 )

@@ -453,6 +453,7 @@ def journey(user, live, tmp_path):
     dialog.locator("input[name=input-valid_until]").fill(CERT_VALID.isoformat())
     assert missing.count() == 0
     ins.shot("ue-09-result-dialog", full_page=False)
+    assert dialog.locator("button[type=submit]").inner_text().strip() == "提交"
     ins.submit("#dlg-result button[type=submit]")
     assert "提交成功" in ins.flash(), ins.flash()
     assert ins.state_label() == "检验完成"

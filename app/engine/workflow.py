@@ -85,6 +85,8 @@ class Transition:
     inputs: list[Input] = field(default_factory=list)
     confirm: Any = None
     success: Any = None
+    # The button that sends the transition's dialog (default 确定).
+    submit_label: Any = None
     # Availability that depends on more than state and role: callable(record, actor) -> reason
     when: Callable | None = None
     # The button submits the form it sits on (暂存, 申报 from the detail form).
