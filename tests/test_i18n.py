@@ -161,6 +161,11 @@ def test_english_form_and_refusal_flash(browser):
                   "Importer code", "Currency", "Copy", "Print", "Back to list"):
         assert label in page, f"{label!r} missing from the English form"
     assert "申请详细信息" not in page and "进口商编码" not in page
+    # code-list values in English too: 监管方式, 关区, 计量单位 of the demo application
+    for value in ("0110 General trade", "9001 Guanzhong Customs", "001 set"):
+        assert value in page, f"{value!r} missing from the English form"
+    for chinese in ("一般贸易", "关中海关"):
+        assert chinese not in page, f"{chinese!r} still shown in English"
     # 申报 of an approved application: refused with the reason, in English.
     resp = b.post(f"{LIST_URL}{ENTERPRISE1_APPROVED}/do/declare")
     assert resp.status_code == 302
