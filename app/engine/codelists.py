@@ -47,7 +47,7 @@ LISTS: dict[str, dict] = {}
 
 def register(name: str, label, filename: str | list[str] | None = None, *, code="code",
              zh="name_zh",
-             en: str | None = "name_en_or_note", extra: str | None = None) -> None:
+             en: str | None = "name_en", extra: str | None = None) -> None:
     LISTS[name] = {"label": label, "file": filename, "code": code, "zh": zh, "en": en,
                    "extra": extra}
 
