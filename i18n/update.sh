@@ -17,6 +17,9 @@ fi
 
 "$PYBABEL" extract -F i18n/babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 \
     -o i18n/messages.pot \
-    --no-location --sort-output .
-"$PYBABEL" update -i i18n/messages.pot -d i18n/translations --no-fuzzy-matching
+    --no-location --sort-output --no-wrap .
+# --no-wrap and --ignore-pot-creation-date: entries that did not change keep their bytes, so a
+# code change adds only its own strings to the diff.
+"$PYBABEL" update -i i18n/messages.pot -d i18n/translations --no-fuzzy-matching --no-wrap \
+    --ignore-pot-creation-date
 "$PYBABEL" compile -d i18n/translations --statistics
