@@ -807,6 +807,7 @@ CLEARANCE_FLOW = Workflow(
                    effects=[_link_licence]),
         Transition("clear", _l("结关确认"), ["draft"], "cleared", roles=[CUSTOMS],
                    check_required=True, saves_form=True, conditions=[_check_quota],
+                   locks=[_licence_by_no],
                    effects=[_link_licence, _consume_quota], todo=True,
                    success=_l("结关确认成功")),
         delete_transition(["draft"], [CUSTOMS]),

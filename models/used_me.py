@@ -13,7 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, or_, select
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    or_,
+    select,
+)
 from sqlalchemy.orm import mapped_column, object_session, relationship
 
 from app.engine import (
@@ -189,6 +199,14 @@ def entrustment_refusal(session, institution_id) -> str | None:
     return None
 
 
+def _institution_of(record):
+    """The institution a record is about, row-locked while a transition decides on it: a
+    disposal issued at the same moment as an entrustment is submitted, or two filings applied
+    at once, are decided one after the other."""
+    session = session_for(record)
+    return session.get(Organisation, record.institution_id) if record.institution_id else None
+
+
 def entrustable_institutions(record=None) -> list[tuple[str, str]]:
     """装运前检验机构 the form offers: filed, and not under a restricting disposal today."""
     session = session_for(record)
@@ -315,6 +333,7 @@ FILING_FLOW = Workflow(
         Transition("save", _l("暂存"), ["draft", "supplement"], roles=[INSTITUTION], kind=SAVE),
         Transition("apply", _l("申请"), ["draft", "supplement"], "pending", roles=[INSTITUTION],
                    check_required=True, saves_form=True, conditions=[_may_file],
+                   locks=[_institution_of],
                    todo=["supplement"], success=_l("申请成功")),
         Transition("accept", _l("已受理"), ["pending"], "accepted", roles=[CUSTOMS],
                    opinion="optional", opinion_label=_l("审核意见"), effects=[_filing_accepted],
@@ -578,6 +597,7 @@ ENTRUSTMENT_FLOW = Workflow(
         Transition("submit", _l("提交"), ["draft", "supplement"], "pending", roles=[ENTERPRISE],
                    check_required=True, saves_form=True, batch=True,
                    conditions=[_has_goods, _institution_may_be_entrusted],
+                   locks=[_institution_of],
                    effects=[_entrusted], todo=["supplement"], success=_l("提交成功"),
                    confirm=_l("提交后由装运前检验机构受理，是否提交？")),
         Transition("accept", _l("接受委托"), ["pending"], "accepted", roles=[INSTITUTION],
@@ -997,6 +1017,7 @@ DISPOSAL_FLOW = Workflow(
         Transition("save", _l("暂存"), ["draft"], roles=[CUSTOMS], kind=SAVE),
         Transition("issue", _l("下达"), ["draft"], "in_force", roles=[CUSTOMS],
                    saves_form=True, check_required=True, effects=[_disposal_in_force],
+                   locks=[_institution_of],
                    confirm=_l("处置下达后立即生效，是否下达？"), success=_l("下达成功"),
                    style="danger"),
         Transition("save_rectification", _l("暂存"), ["in_force"], roles=[INSTITUTION],
@@ -1106,6 +1127,9 @@ def _filling(report) -> bool:
 
 class UeAnnualReport(Record):
     __tablename__ = "ue_annual_report"
+    # One report per institution and year, held by the database under concurrency.
+    __table_args__ = (UniqueConstraint("institution_id", "year",
+                                       name="uq_ue_annual_report_institution_year"),)
 
     report_no = field(String(20), _l("报告编号"), system=True, copy=False, unique=True,
                       section="request")

@@ -118,6 +118,8 @@ def db(app):
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+RECORD_DO_RE = re.compile(r"^(/\w+/\d+)/do/\w+$")
+VERSION_RE = re.compile(r'<input type="hidden" name="version" value="(\d+)">')
 
 
 class Browser:
@@ -153,8 +155,18 @@ class Browser:
         return self.client.get(path, **kw)
 
     def post(self, path, data=None, **kw):
+        """A form post as the page sends it: with the CSRF token and, for a transition of a
+        saved record, the version the page was loaded at (``version=None`` sends none)."""
         data = dict(data or {})
         data.setdefault("csrf_token", self.token)
+        m = RECORD_DO_RE.match(path)
+        if m and "version" not in data:
+            page = self.client.get(m.group(1)).get_data(as_text=True)
+            found = VERSION_RE.search(page)
+            if found:
+                data["version"] = found.group(1)
+        elif data.get("version", "") is None:
+            del data["version"]
         return self.client.post(path, data=data, **kw)
 
     def text(self, path, **kw):

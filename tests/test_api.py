@@ -81,7 +81,9 @@ def test_create_save_declare_through_the_api(api, db):
     assert resp.json["result"]["status"] == "draft"
     assert resp.json["result"]["application_no"].startswith("JD")
     # goods may only be entered after the first 暂存; now they may
-    resp = c.put(f"/api/v1/me_licence_application/{pk}", json={"goods": GOODS})
+    version = resp.json["result"]["version"]
+    resp = c.put(f"/api/v1/me_licence_application/{pk}", json={"goods": GOODS,
+                                                                 "version": version})
     assert resp.status_code == 200, resp.json
     assert resp.json["result"]["total_amount"] == "129800"
     resp = c.post(f"/api/v1/me_licence_application/{pk}/action/declare", json={})
@@ -106,7 +108,8 @@ def test_validation_errors_answer_422_with_field_paths(api):
     assert "trade_country" in resp.json["errors"]
     resp = c.put("/api/v1/me_licence_application/1",
                  json={"goods": [dict(GOODS[0], specs=[{"model": "x", "qty": "abc",
-                                                        "unit_price": "1"}])]})
+                                                        "unit_price": "1"}])],
+                       "version": _version(c, 1)})
     assert resp.status_code == 422
     assert resp.json["errors"] == {"goods-0-specs-0-qty": ["请输入数字"]}
 
@@ -116,7 +119,7 @@ def test_read_only_field_through_the_api_is_refused_and_nothing_changes(api, db)
     before = get(db, LicenceApplication, 1)
     v = before.version
     resp = c.put("/api/v1/me_licence_application/1",
-                 json={"agent_name": "李四", "licence_no": "26-61-000999"})
+                 json={"agent_name": "李四", "licence_no": "26-61-000999", "version": v})
     assert resp.status_code == 403
     assert resp.json["message"] == "以下字段在当前状态下不可修改：许可证号"
     after = get(db, LicenceApplication, 1)
@@ -130,10 +133,28 @@ def test_read_only_field_through_the_api_is_refused_and_nothing_changes(api, db)
 
 
 def test_status_cannot_be_set_directly(api, db):
-    resp = api("enterprise1").put("/api/v1/me_licence_application/1",
-                                  json={"status": "approved"})
+    c = api("enterprise1")
+    resp = c.put("/api/v1/me_licence_application/1",
+                 json={"status": "approved", "version": _version(c, 1)})
     assert resp.status_code == 403
     assert get(db, LicenceApplication, 1).status == "draft"
+
+
+def _version(client, pk):
+    return client.get(f"/api/v1/me_licence_application/{pk}").json["result"]["version"]
+
+
+def test_a_save_without_the_version_it_was_made_from_is_refused(api, db):
+    c = api("enterprise1")
+    before = get(db, LicenceApplication, 1)
+    resp = c.put("/api/v1/me_licence_application/1", json={"remark": "盲改"})
+    assert resp.status_code == 428 and "版本号" in resp.json["message"]
+    assert get(db, LicenceApplication, 1).remark == before.remark
+    # If-Match carries it as well as the body does
+    resp = c.put("/api/v1/me_licence_application/1", json={"remark": "按版本改"},
+                 headers={"If-Match": f'W/"{before.version}"'})
+    assert resp.status_code == 200, resp.json
+    assert get(db, LicenceApplication, 1).remark == "按版本改"
 
 
 def test_stale_version_is_refused_with_409(api, db):
@@ -182,7 +203,8 @@ def test_batch_declare_gives_a_result_per_id(api, db):
     c = api("enterprise1")
     empty = c.post("/api/v1/me_licence_application/", json=BODY).json["id"]
     full = c.post("/api/v1/me_licence_application/", json=BODY).json["id"]
-    c.put(f"/api/v1/me_licence_application/{full}", json={"goods": GOODS})
+    c.put(f"/api/v1/me_licence_application/{full}",
+          json={"goods": GOODS, "version": _version(c, full)})
     resp = c.post("/api/v1/me_licence_application/action/declare",
                   json={"ids": [full, empty, 3, 999999]})
     assert resp.status_code == 200
@@ -200,7 +222,8 @@ def test_batch_declare_gives_a_result_per_id(api, db):
 
 def test_history_returns_flow_opinions_and_changes(api):
     c = api("enterprise1")
-    c.put("/api/v1/me_licence_application/1", json={"agent_name": "赵六"})
+    c.put("/api/v1/me_licence_application/1", json={"agent_name": "赵六",
+                                                    "version": _version(c, 1)})
     resp = c.get("/api/v1/me_licence_application/4/history")
     assert resp.status_code == 200
     flow = resp.json["flow"]

@@ -202,7 +202,8 @@ def test_an_accepted_filing_is_not_edited_directly(browser, api, db):
     inst = browser("institution1")
     inst.post("/ue_institution_filing/1/do/save", data=dict(FILING, phone="+81 1"))
     assert "不能执行「暂存」" in flashes(inst)
-    resp = api("institution1").put("/api/v1/ue_institution_filing/1", json={"phone": "+81 1"})
+    resp = api("institution1").put("/api/v1/ue_institution_filing/1", json={
+        "phone": "+81 1", "version": get(db, UeInstitutionFiling, 1).version})
     assert resp.status_code == 403
     assert get(db, UeInstitutionFiling, 1).phone != "+81 1"
 

@@ -30,13 +30,11 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import Schema, fields
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
-from . import attachments, changes, history, listing, policy, present, printing
+from . import attachments, changes, history, listing, policy, present, printing, service
 from . import workflow as wf_mod
 from .fields import Search
-from .guard import PolicyViolation
 from .i18n import gettext as _
 from .policy import ROLE_LABELS
-from .views import load_many
 
 OPERATORS = {"eq": "exact", "sw": "prefix", "ct": "contains"}
 
@@ -85,6 +83,19 @@ def _error(status: int, message, errors=None) -> Response:
     resp = current_app.response_class(
         response=current_app.json.dumps(body), status=status, mimetype="application/json")
     return resp
+
+
+MAX_BATCH = 5000
+
+
+def _json_body(required: bool = True) -> tuple[dict, Response | None]:
+    """The request's JSON object, or the 400 answer saying why there is none."""
+    body = request.get_json(silent=True)
+    if body is None and not required and not request.get_data(cache=True):
+        return {}, None
+    if not isinstance(body, dict):
+        return {}, _error(400, _("请求内容必须是 JSON 对象"))
+    return dict(body), None
 
 
 def _refusal(e) -> Response:
@@ -171,48 +182,34 @@ class RecordApi(ModelRestApi):
                              result=[present.to_json(r, children=False) for r in rows])
 
     # -- write ----------------------------------------------------------------------------
+    def _answer(self, answer, status: int = 200):
+        """The JSON of a write: the record as stored now, or the refusal."""
+        if not answer.ok:
+            return _error(answer.status, answer.message, answer.errors or None)
+        if answer.deleted:
+            return self.response(status, message=answer.message)
+        rec = answer.record
+        return self.response(status, id=rec.id, result=present.to_json(rec))
+
     def post_headless(self):
-        if not request.is_json or not isinstance(request.json, dict):
-            return _error(400, _("请求内容必须是 JSON 对象"))
-        actor = self._actor()
-        session = self._session()
-        try:
-            rec = wf_mod.new_record(session, self.model, actor)
-            wf_mod.fire(session, rec, "save", actor, data=dict(request.json))
-            session.commit()
-        except (policy.Refused, changes.ValidationErrors, PolicyViolation) as e:
-            return _refusal(e)
-        return self.response(201, id=rec.id, result=present.to_json(rec))
+        body, err = _json_body()
+        if err is not None:
+            return err
+        answer = service.fire(self._session(), self.model, self._actor(), "save", data=body)
+        return self._answer(answer, 201)
 
     def put_headless(self, pk):
-        if not request.is_json or not isinstance(request.json, dict):
-            return _error(400, _("请求内容必须是 JSON 对象"))
-        actor = self._actor()
-        session = self._session()
-        try:
-            rec = self._load(pk, actor)
-            data = dict(request.json)
-            save = wf_mod.find_transition(self.model, "save")
-            if save is None or policy.transition_refusal(actor, rec, save):
-                # Nothing may be edited now: any change is refused, an unchanged body is fine.
-                changes.apply(session, rec, data, actor, readonly=True)
-            else:
-                wf_mod.fire(session, rec, "save", actor, data=data)
-            session.commit()
-        except (policy.Refused, changes.ValidationErrors, PolicyViolation) as e:
-            return _refusal(e)
-        return self.response(200, id=rec.id, result=present.to_json(rec))
+        body, err = _json_body()
+        if err is not None:
+            return err
+        if "version" not in body and request.headers.get("If-Match"):
+            body["version"] = request.headers["If-Match"].strip().strip('W/').strip('"')
+        answer = service.update(self._session(), self.model, self._actor(), pk, body)
+        return self._answer(answer)
 
     def delete_headless(self, pk):
-        actor = self._actor()
-        session = self._session()
-        try:
-            rec = self._load(pk, actor)
-            out = wf_mod.fire(session, rec, "delete", actor)
-            session.commit()
-        except (policy.Refused, changes.ValidationErrors, PolicyViolation) as e:
-            return _refusal(e)
-        return self.response(200, message=out.message)
+        answer = service.fire(self._session(), self.model, self._actor(), "delete", pk=pk)
+        return self._answer(answer)
 
     # -- workflow -------------------------------------------------------------------------
     @expose("/<int:pk>/action/<name>", methods=["POST"])
@@ -224,8 +221,8 @@ class RecordApi(ModelRestApi):
         ---
         post:
           parameters:
-          - {in: path, name: pk, schema: {type: integer}}
-          - {in: path, name: name, schema: {type: string}}
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: path, name: name, required: true, schema: {type: string}}
           requestBody:
             content:
               application/json:
@@ -238,35 +235,33 @@ class RecordApi(ModelRestApi):
             422: {description: Validation failed or a condition is not met}
         """
         actor = self._actor()
-        session = self._session()
         files = {}
         if request.files or request.form:
             # multipart/form-data: inputs as form fields, files for file inputs
             body = request.form.to_dict()
             files = {k: (f.filename, f.read()) for k, f in request.files.items() if f.filename}
         else:
-            body = request.get_json(silent=True) or {}
-        if not isinstance(body, dict):
-            return _error(400, _("请求内容必须是 JSON 对象"))
-        try:
-            rec = self._load(pk, actor)
-            t = wf_mod.find_transition(self.model, name)
-            inputs = {i.name: body.get(i.name) for i in t.inputs} if t else None
-            data = body.get("data") if t is not None and t.saves_form else None
-            out = wf_mod.fire(session, rec, name, actor, opinion=body.get("opinion"),
-                              inputs=inputs, files=files,
-                              data=data if isinstance(data, dict) else None)
-            session.commit()
-        except (policy.Refused, changes.ValidationErrors, PolicyViolation) as e:
-            return _refusal(e)
-        if out.deleted:
-            return self.response(200, id=pk, deleted=True, message=out.message)
-        target = out.new_record or out.record
-        payload = {"id": target.id, "message": out.message, "result": present.to_json(target)}
+            body, err = _json_body(required=False)
+            if err is not None:
+                return err
+        t = wf_mod.find_transition(self.model, name)
+        inputs = {i.name: body.get(i.name) for i in t.inputs} if t else None
+        data = body.get("data") if t is not None and t.saves_form else None
+        answer = service.fire(self._session(), self.model, actor, name, pk=pk,
+                              opinion=body.get("opinion"), inputs=inputs, files=files,
+                              data=data if isinstance(data, dict) else None,
+                              require_version=isinstance(data, dict))
+        if not answer.ok:
+            return _error(answer.status, answer.message, answer.errors or None)
+        if answer.deleted:
+            return self.response(200, id=pk, deleted=True, message=answer.message)
+        target = answer.new_record or answer.record
+        payload = {"id": target.id, "message": answer.message,
+                   "result": present.to_json(target)}
         if self.meta.workflow is not None:
             payload["status"] = target.status
             payload["status_label"] = target.status_label
-        if out.new_record is not None:
+        if answer.new_record is not None:
             payload["source_id"] = pk
         return self.response(200, **payload)
 
@@ -278,6 +273,8 @@ class RecordApi(ModelRestApi):
         """Fire a batch transition on several records; one result per id.
         ---
         post:
+          parameters:
+          - {in: path, name: name, required: true, schema: {type: string}}
           requestBody:
             content:
               application/json:
@@ -289,22 +286,21 @@ class RecordApi(ModelRestApi):
           responses:
             200: {description: A result per id}
         """
-        actor = self._actor()
-        session = self._session()
-        body = request.get_json(silent=True) or {}
-        ids = body.get("ids") if isinstance(body, dict) else None
+        body, err = _json_body(required=False)
+        if err is not None:
+            return err
+        ids = body.get("ids")
         if not isinstance(ids, list) or not ids:
             return _error(400, _("请提供要操作的记录 ids"))
-        try:
-            results = wf_mod.fire_batch(session, self.model, ids, name, actor,
-                                        opinion=body.get("opinion"))
-            session.commit()
-        except policy.Refused as e:
-            return _refusal(e)
-        t = wf_mod.find_transition(self.model, name)
-        return self.response(200, message=wf_mod.batch_summary(t, results), results=[
+        if len(ids) > MAX_BATCH:
+            return _error(400, _("一次最多操作 %(n)s 条记录", n=MAX_BATCH))
+        answer = service.batch(self._session(), self.model, self._actor(), name, ids,
+                               opinion=body.get("opinion"))
+        if not answer.ok:
+            return _error(answer.status, answer.message)
+        return self.response(200, message=answer.message, results=[
             {"id": r.id, "ok": r.ok, "message": r.message, "status": r.status,
-             "status_label": r.status_label, "new_id": r.new_id} for r in results])
+             "status_label": r.status_label, "new_id": r.new_id} for r in answer.results])
 
     @expose("/<int:pk>/history", methods=["GET"])
     @protect()
@@ -400,7 +396,7 @@ class RecordApi(ModelRestApi):
         if not ids:
             return _error(400, _("请提供要打印的记录 ids"))
         try:
-            records = load_many(self._session(), self.model, ids, self._actor())
+            records = service.load_many(self._session(), self.model, ids, self._actor())
         except policy.Refused as e:
             return _refusal(e)
         return self._pdf(records, f"{self.meta.print.title}.pdf")
@@ -434,26 +430,30 @@ class RecordApi(ModelRestApi):
         """Upload a file (multipart: slot, file).
         ---
         post:
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            content:
+              multipart/form-data:
+                schema:
+                  type: object
+                  properties:
+                    slot: {type: string}
+                    file: {type: string, format: binary}
           responses:
             201: {description: stored}
             422: {description: refused (size, type)}
         """
-        actor = self._actor()
-        session = self._session()
         f = request.files.get("file")
         if f is None:
             return _error(400, _("请选择要上传的文件"))
-        try:
-            rec = self._load(pk, actor)
-            slot = request.form.get("slot") or (self.meta.attachments[0].name
-                                                if self.meta.attachments else "")
-            att = attachments.add(session, rec, slot, f.filename, f.read(), actor)
-            session.commit()
-        except ValueError as e:
-            session.rollback()
-            return _error(422, str(e))
-        except policy.Refused as e:
-            return _refusal(e)
+        slot = request.form.get("slot") or (self.meta.attachments[0].name
+                                            if self.meta.attachments else "")
+        answer = service.attach(self._session(), self.model, self._actor(), pk, slot,
+                                [(f.filename, f.read())])
+        if not answer.ok:
+            return _error(answer.status, answer.message)
+        att = answer.value[0]
         return self.response(201, id=att.id, filename=att.filename, kind=att.kind,
                              size=att.size)
 
@@ -485,17 +485,16 @@ class RecordApi(ModelRestApi):
         """Delete one attachment.
         ---
         delete:
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: path, name: aid, required: true, schema: {type: integer}}
           responses:
             200: {description: deleted}
         """
-        session = self._session()
-        try:
-            rec = self._load(pk, self._actor())
-            attachments.remove(session, rec, aid, self._actor())
-            session.commit()
-        except policy.Refused as e:
-            return _refusal(e)
-        return self.response(200, message=_("附件已删除"))
+        answer = service.detach(self._session(), self.model, self._actor(), pk, aid)
+        if not answer.ok:
+            return _error(answer.status, answer.message)
+        return self.response(200, message=answer.message)
 
 
 def api_for(model) -> type[RecordApi]:

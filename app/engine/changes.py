@@ -157,6 +157,19 @@ def check_version(record, submitted) -> None:
         raise Stale(_("该记录已被他人修改（当前版本 %(v)s），请刷新后重试", v=record.version))
 
 
+class VersionRequired(policy.Refused):
+    status = 428
+
+
+def require_version(record, data: dict) -> None:
+    """A save of an existing record names the version it was made from: without it, a later
+    save would silently overwrite a change it never saw."""
+    writes = any(k not in IGNORED_KEYS and k != "version" and not k.startswith("_")
+                 for k in data)
+    if record.id is not None and writes and data.get("version") in (None, ""):
+        raise VersionRequired(_("请提供记录的版本号（version），以免覆盖他人的修改"))
+
+
 def apply(session, record, data: dict, actor, *, partial: bool = True,
           readonly: bool = False) -> None:
     """Apply ``data`` to ``record`` for ``actor``.

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
+from sqlalchemy.exc import IntegrityError
 
 from . import changes, policy, present
 from . import workflow as wf_mod
+from .constraints import integrity_message, violation
 from .i18n import gettext as _
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -111,4 +113,9 @@ def import_xlsx(session, model, data: bytes, actor) -> ImportReport:
         except policy.Refused as e:
             sp.rollback()
             report.rows.append((excel_row, [str(e.message)]))
+        except IntegrityError as e:
+            found = violation(e, rec)
+            sp.rollback()
+            message, _errors = integrity_message(found)
+            report.rows.append((excel_row, [message]))
     return report

@@ -201,15 +201,32 @@ def can_create(actor: Actor | None, model: type[Record]) -> bool:
     )
 
 
-def get_scoped(session, model: type[Record], pk, actor: Actor, *, options=()) -> Record:
-    """Load one row through the actor's scope; a row outside it does not exist (404)."""
+MAX_ID = 2**31 - 1  # ids are INTEGER columns
+
+
+def parse_id(value) -> int | None:
+    """A record id from a URL, form or JSON value; None for anything that cannot be one."""
+    if isinstance(value, bool):
+        return None
     try:
-        pk = int(pk)
+        pk = int(str(value).strip())
     except (TypeError, ValueError):
-        raise NotFound(_l("记录不存在或无权访问")) from None
+        return None
+    return pk if 0 < pk <= MAX_ID else None
+
+
+def get_scoped(session, model: type[Record], pk, actor: Actor, *, options=(),
+               for_update: bool = False) -> Record:
+    """Load one row through the actor's scope; a row outside it does not exist (404).
+    ``for_update``: take the row lock and reload it (a write reads what it replaces)."""
+    pk = parse_id(pk)
+    if pk is None:
+        raise NotFound(_l("记录不存在或无权访问"))
     q = session.query(model).filter(model.id == pk, scope(model, actor))
     if options:
         q = q.options(*options)
+    if for_update:
+        q = q.with_for_update(of=model).populate_existing()
     rec = q.one_or_none()
     if rec is None:
         raise NotFound(_l("记录不存在或无权访问"))

@@ -27,9 +27,19 @@ from flask import (
 from flask_appbuilder import BaseView, expose
 from sqlalchemy import Integer, Numeric, select
 
-from . import attachments, changes, exporting, forms, history, listing, policy, present, printing
+from . import (
+    attachments,
+    changes,
+    exporting,
+    forms,
+    history,
+    listing,
+    policy,
+    present,
+    printing,
+    service,
+)
 from . import workflow as wf_mod
-from .guard import PolicyViolation
 from .i18n import gettext as _
 from .record import REGISTRY
 
@@ -267,21 +277,14 @@ class RecordView(BaseView):
     @expose("/new/do/<name>", methods=["POST"])
     @engine_route
     def do_new(self, actor, name):
-        session = db_session()
-        try:
-            record = wf_mod.new_record(session, self.model, actor)
-        except policy.Refused as e:
-            flash(str(e.message), "danger")
-            return redirect(url_for(f"{self.endpoint}.list"))
-        return self._do(actor, record, name)
+        return self._do(actor, None, name)
 
     @expose("/<int:pk>/do/<name>", methods=["POST"])
     @engine_route
     def do(self, actor, pk, name):
-        record = policy.get_scoped(db_session(), self.model, pk, actor)
-        return self._do(actor, record, name)
+        return self._do(actor, pk, name)
 
-    def _do(self, actor, record, name):
+    def _do(self, actor, pk, name):
         session = db_session()
         t = wf_mod.find_transition(self.model, name)
         posted = forms.parse(request.form) if t is not None and t.saves_form else None
@@ -292,47 +295,52 @@ class RecordView(BaseView):
             upload = request.files.get(f"input-{inp.name}")
             if inp.widget == "file" and upload is not None and upload.filename:
                 files[inp.name] = (upload.filename, upload.read())
-        try:
-            out = wf_mod.fire(session, record, name, actor, data=posted,
+        answer = service.fire(session, self.model, actor, name, pk=pk, data=posted,
                               opinion=request.form.get("opinion"),
                               inputs=forms.inputs_from(request.form, t) if t else None,
-                              files=files)
-            session.commit()
-        except changes.ValidationErrors as e:
-            session.rollback()
-            if record.id is not None:
-                record = policy.get_scoped(session, self.model, record.id, actor)
-            else:
+                              files=files, require_version=posted is not None)
+        if answer.ok:
+            flash(answer.message, "success")
+            if answer.new_record is not None:
+                return redirect(url_for(f"{self.endpoint}.show", pk=answer.new_record.id))
+            if answer.deleted:
+                return redirect(url_for(f"{self.endpoint}.list"))
+            return redirect(url_for(f"{self.endpoint}.show", pk=answer.record.id))
+        if answer.status == 404:
+            raise policy.NotFound(answer.message)
+        if answer.status == 422 and answer.errors:
+            return self._refused_form(actor, pk, t, posted, answer)
+        flash(answer.message, "danger")
+        if pk is None:
+            return self._refused_form(actor, pk, t, posted, answer)
+        return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+
+    def _refused_form(self, actor, pk, t, posted, answer):
+        """The form again, as the user filled it, with what to correct."""
+        session = db_session()
+        if pk is not None:
+            record = service.load(session, self.model, pk, actor)
+        else:
+            try:
                 record = wf_mod.new_record(session, self.model, actor)
-            dialog = {}
-            if t is not None and (t.opinion or t.inputs):
-                # Errors of the transition's own dialog are shown in it, reopened.
-                names = {i.name for i in t.inputs} | {"opinion"}
-                dialog = {k: v for k, v in e.errors.items() if k in names}
-            if not dialog:
-                flash(e.message, "danger")
-            page = self._form_page(
-                actor, record, posted=posted,
-                errors={k: v for k, v in e.errors.items() if k not in dialog}, status=422,
-                open_dialog=t.name if dialog else None, dialog_errors=dialog,
-                dialog_values=request.form)
-            session.rollback()
-            return page
-        except (policy.Refused, PolicyViolation) as e:
-            session.rollback()
-            flash(str(e.message), "danger")
-            if record.id is None:
-                record = wf_mod.new_record(session, self.model, actor)
-                page = self._form_page(actor, record, posted=posted, status=e.status)
+            except policy.Refused as e:
                 session.rollback()
-                return page
-            return redirect(url_for(f"{self.endpoint}.show", pk=record.id))
-        flash(out.message, "success")
-        if out.new_record is not None:
-            return redirect(url_for(f"{self.endpoint}.show", pk=out.new_record.id))
-        if out.deleted:
-            return redirect(url_for(f"{self.endpoint}.list"))
-        return redirect(url_for(f"{self.endpoint}.show", pk=out.record.id))
+                flash(str(e.message), "danger")
+                return redirect(url_for(f"{self.endpoint}.list"))
+        dialog = {}
+        if t is not None and (t.opinion or t.inputs):
+            # Errors of the transition's own dialog are shown in it, reopened.
+            names = {i.name for i in t.inputs} | {"opinion"}
+            dialog = {k: v for k, v in answer.errors.items() if k in names}
+        if answer.errors and not dialog:
+            flash(answer.message, "danger")
+        page = self._form_page(
+            actor, record, posted=posted,
+            errors={k: v for k, v in answer.errors.items() if k not in dialog},
+            status=answer.status, open_dialog=t.name if dialog else None, dialog_errors=dialog,
+            dialog_values=request.form)
+        session.rollback()
+        return page
 
     # -- batch ----------------------------------------------------------------------------
     @expose("/batch/<name>", methods=["POST"])
@@ -340,7 +348,7 @@ class RecordView(BaseView):
     def batch(self, actor, name):
         session = db_session()
         ids = request.form.getlist("ids")
-        back = request.form.get("_next") or url_for(f"{self.endpoint}.list")
+        back = safe_next(request.form.get("_next")) or url_for(f"{self.endpoint}.list")
         if not ids:
             flash(_("请先勾选记录"), "warning")
             return redirect(back)
@@ -351,18 +359,16 @@ class RecordView(BaseView):
             if len(ids) != 1:
                 flash(_("「%(action)s」只能选择一条记录", action=t.label), "warning")
                 return redirect(back)
-            record = policy.get_scoped(session, self.model, ids[0], actor)
-            return self._do(actor, record, name)
-        try:
-            results = wf_mod.fire_batch(session, self.model, ids, name, actor,
-                                        opinion=request.form.get("opinion"))
-            session.commit()
-        except policy.Refused as e:
-            session.rollback()
-            flash(str(e.message), "danger")
+            pk = policy.parse_id(ids[0])
+            if pk is None:
+                raise policy.NotFound(_("记录不存在或无权访问"))
+            return self._do(actor, pk, name)
+        answer = service.batch(session, self.model, actor, name, ids,
+                               opinion=request.form.get("opinion"))
+        if not answer.ok:
+            flash(answer.message, "danger")
             return redirect(back)
-        ok = all(r.ok for r in results)
-        flash(wf_mod.batch_summary(t, results), "success" if ok else "warning")
+        flash(answer.message, "success" if answer.value else "warning")
         return redirect(back)
 
     # -- history --------------------------------------------------------------------------
@@ -415,32 +421,25 @@ class RecordView(BaseView):
         if not ids:
             flash(_("请先勾选记录"), "warning")
             return redirect(url_for(f"{self.endpoint}.list"))
-        records = load_many(db_session(), self.model, ids, actor)
+        records = service.load_many(db_session(), self.model, ids, actor)
         return self._pdf_response(records, f"{self.meta.print.title}.pdf")
 
     # -- attachments ----------------------------------------------------------------------
     @expose("/<int:pk>/attachments", methods=["POST"])
     @engine_route
     def upload(self, actor, pk):
-        session = db_session()
-        record = policy.get_scoped(session, self.model, pk, actor)
+        service.load(db_session(), self.model, pk, actor)  # outside the scope: 404 first
         slot = request.form.get("slot") or (self.meta.attachments[0].name
                                             if self.meta.attachments else "")
         files = request.files.getlist("file")
         if not files or not files[0].filename:
             flash(_("请选择要上传的文件"), "warning")
             return redirect(url_for(f"{self.endpoint}.show", pk=pk) + "#attachments")
-        try:
-            for f in files:
-                attachments.add(session, record, slot, f.filename, f.read(), actor)
-            session.commit()
-            flash(_("上传成功"), "success")
-        except ValueError as e:
-            session.rollback()
-            flash(str(e), "danger")
-        except policy.Refused as e:
-            session.rollback()
-            flash(str(e.message), "danger")
+        answer = service.attach(db_session(), self.model, actor, pk, slot,
+                                [(f.filename, f.read()) for f in files])
+        if answer.status == 404:
+            raise policy.NotFound(answer.message)
+        flash(answer.message, "success" if answer.ok else "danger")
         return redirect(url_for(f"{self.endpoint}.show", pk=pk) + "#attachments")
 
     @expose("/<int:pk>/attachments/<int:aid>")
@@ -455,15 +454,10 @@ class RecordView(BaseView):
     @expose("/<int:pk>/attachments/<int:aid>/delete", methods=["POST"])
     @engine_route
     def delete_attachment(self, actor, pk, aid):
-        session = db_session()
-        record = policy.get_scoped(session, self.model, pk, actor)
-        try:
-            attachments.remove(session, record, aid, actor)
-            session.commit()
-            flash(_("附件已删除"), "success")
-        except policy.Refused as e:
-            session.rollback()
-            flash(str(e.message), "danger")
+        answer = service.detach(db_session(), self.model, actor, pk, aid)
+        if answer.status == 404:
+            raise policy.NotFound(answer.message)
+        flash(answer.message, "success" if answer.ok else "danger")
         return redirect(url_for(f"{self.endpoint}.show", pk=pk) + "#attachments")
 
     # -- export / import ------------------------------------------------------------------
@@ -570,19 +564,15 @@ def field_spec(model, dotted: str):
     return meta.fields.get(parts[-1])
 
 
-def load_many(session, model, ids, actor):
-    """Records by id, in the order given, through the actor's scope (404 if any is outside)."""
-    try:
-        clean = [int(i) for i in ids]
-    except ValueError:
-        raise policy.NotFound(_("记录不存在或无权访问")) from None
-    rows = {r.id: r for r in session.scalars(
-        select(model).where(model.id.in_(clean), policy.scope(model, actor))
-        .options(*wf_mod.eager_children(model)))}
-    missing = [i for i in clean if i not in rows]
-    if missing:
-        raise policy.NotFound(_("记录不存在或无权访问"))
-    return [rows[i] for i in clean]
+def safe_next(target: str | None) -> str | None:
+    """A ``_next`` address only when it stays on this site (a path, not another host)."""
+    if not target:
+        return None
+    parts = urllib.parse.urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return None
+    return target
 
 
 def view_for(model) -> type[RecordView]:

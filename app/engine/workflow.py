@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import String, inspect, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from . import changes, policy
+from .constraints import unique_errors
 from .fields import FieldSpec
 from .guard import allow_delete, system
 from .history import add_flow_entry
@@ -97,6 +97,11 @@ class Transition:
     style: str = "primary"
     # Not shown as a button on the form (e.g. only from the list).
     on_form: bool = True
+    # Other records the checks and effects read and change (a licence whose quota a clearance
+    # consumes, the institution whose disposals decide an entrustment): callable(record) ->
+    # record(s) or None.  They are row-locked and reloaded before the conditions run, so the
+    # check and the write see the same, current copy however many workers race.
+    locks: list[Callable] = field(default_factory=list)
 
     def __post_init__(self):
         self.roles = frozenset(self.roles)
@@ -306,10 +311,7 @@ def fire(session, record: Record, name: str, actor: policy.Actor, *, data: dict 
     is_new = record.id is None
     if is_new:
         session.add(record)
-    try:
-        session.flush()  # user-mode flush: the guard checks what the user changed
-    except IntegrityError:
-        raise policy.Refused(_("数据与已有记录冲突，请刷新后重试"), status=409) from None
+    session.flush()  # user-mode flush: the guard checks what the user changed
     return _perform(session, record, t, ctx, is_new=is_new)
 
 
@@ -356,6 +358,8 @@ def _prepare(session, record, name, actor, *, data=None, opinion=None, inputs=No
                 errs, _("%(title)s 缺少必填项", title=_record_name(record)))
     ctx = Context(session=session, actor=actor, transition=t, opinion=opinion, inputs=values,
                   files=files or {}, proposal=proposal)
+    for locker in t.locks:
+        lock(session, locker(record))
     for cond in t.conditions:
         msg = cond(record, ctx)
         if msg:
@@ -364,6 +368,33 @@ def _prepare(session, record, name, actor, *, data=None, opinion=None, inputs=No
     if dupes:
         raise changes.ValidationErrors(dupes)
     return t, ctx
+
+
+def lock(session, targets) -> None:
+    """Row-lock and reload records (and their child lines) other than the one being fired."""
+    if targets is None:
+        return
+    if not isinstance(targets, (list, tuple, set)):
+        targets = [targets]
+    for obj in targets:
+        if obj is None or inspect(obj).transient or inspect(obj).pending:
+            continue
+        with session.no_autoflush:
+            session.refresh(obj, with_for_update=True)
+            _expire_children(session, obj)
+
+
+def _expire_children(session, obj) -> None:
+    meta = obj.meta() if hasattr(obj, "meta") else None
+    if meta is None:
+        return
+    for cname in meta.children:
+        if cname in inspect(obj).unloaded:
+            continue
+        for child in getattr(obj, cname):
+            _expire_children(session, child)
+            session.expire(child)
+        session.expire(obj, [cname])
 
 
 def _perform(session, record, t: Transition, ctx: Context, *, is_new: bool = False,
@@ -432,35 +463,6 @@ def _perform(session, record, t: Transition, ctx: Context, *, is_new: bool = Fal
     if ctx.messages:
         message = _("，").join([message, *ctx.messages])
     return Outcome(record, t, from_state, to_state, message)
-
-
-def unique_errors(session, record) -> dict[str, list[str]]:
-    """Declared unique fields whose value another record already has."""
-    model = type(record)
-    meta = model.meta()
-    errors = {}
-    names = meta.__dict__.get("_unique_fields")
-    if names is None:
-        cols = inspect(model).columns
-        names = meta._unique_fields = [n for n, s in meta.fields.items()
-                                       if cols[n].unique and not s.readonly]
-    if not names:
-        return errors
-    ins = inspect(record)
-    for name in names:
-        spec = meta.fields[name]
-        if not (ins.transient or ins.pending) and not ins.attrs[name].history.has_changes():
-            continue  # unchanged since it was loaded: it was unique then
-        value = getattr(record, name)
-        if value in (None, ""):
-            continue
-        q = select(model.id).where(getattr(model, name) == value)
-        if record.id is not None:
-            q = q.where(model.id != record.id)
-        with session.no_autoflush:
-            if session.scalar(q.limit(1)) is not None:
-                errors[name] = [_("「%(field)s」%(value)s 已存在", field=spec.label, value=value)]
-    return errors
 
 
 def _inputs_text(t: Transition, ctx: Context) -> str | None:
@@ -537,10 +539,9 @@ def fire_batch(session, model: type[Record], ids: list, name: str, actor: policy
         raise policy.Refused(_("「%(action)s」不支持批量操作", action=t.label), status=400)
     clean_ids = []
     for raw in ids:
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            value = raw
+        value = policy.parse_id(raw)
+        if value is None:
+            value = str(raw)[:40]
         if value not in clean_ids:
             clean_ids.append(value)
     numeric = [i for i in clean_ids if isinstance(i, int)]
@@ -550,7 +551,10 @@ def fire_batch(session, model: type[Record], ids: list, name: str, actor: policy
         opts = eager_children(model)
         for chunk in range(0, len(numeric), 500):
             part = numeric[chunk:chunk + 500]
-            q = session.query(model).filter(model.id.in_(part), policy.scope(model, actor))
+            # Row-locked in id order (two batches over the same records never deadlock) and
+            # reloaded: each record is checked as it is now, not as a page showed it.
+            q = (session.query(model).filter(model.id.in_(part), policy.scope(model, actor))
+                 .order_by(model.id).with_for_update(of=model).populate_existing())
             for rec in q.options(*opts):
                 loaded[rec.id] = rec
     results: list[BatchResult] = []
