@@ -146,14 +146,29 @@ class RecordApi(ModelRestApi):
         return self.response(200, id=rec.id, result=result)
 
     def get_list_headless(self, **kwargs):
+        """The list: filtered by the declared search fields and list columns only, sorted by a
+        list column.  Keyset paging by default — ``next`` in the answer, ``after`` in the query
+        (``q=(after:'…')`` or ``?after=…``), flat however deep — with ``count`` on request
+        (``count:!t``); FAB's ``page``/``page_size`` still page by offset, with the count."""
         args = kwargs.get("rison", {})
+        if not isinstance(args, dict):
+            return _error(400, _("查询参数格式错误"))
         actor = self._actor()
         session = self._session()
+        meta = self.meta
+        columns = meta.list_columns
+        allowed = listing.filterable(self.model, columns, meta.search)
+        if meta.workflow is not None:
+            allowed.add("status")
         searches, filters = [], {}
-        for f in args.get("filters", []):
+        for f in args.get("filters", []) or []:
+            if not isinstance(f, dict):
+                return _error(400, _("查询参数格式错误"))
             col, opr, value = f.get("col"), f.get("opr", "eq"), f.get("value")
-            if col not in self.meta.fields and col != "status":
-                return _error(400, _("不能按「%(col)s」查询", col=col))
+            if col not in allowed:
+                return _error(400, _("不能按「%(col)s」查询", col=str(col)[:60]))
+            if isinstance(value, (dict, list)):
+                return _error(400, _("查询参数格式错误"))
             if opr in ("gt", "lt"):
                 key = f"{col}__from" if opr == "gt" else f"{col}__to"
                 searches.append(Search(col, "range"))
@@ -161,23 +176,47 @@ class RecordApi(ModelRestApi):
                 continue
             mode = OPERATORS.get(opr)
             if mode is None:
-                return _error(400, _("不支持的查询运算符：%(opr)s", opr=opr))
-            indexed = any(s.field == col and s.indexed for s in self.meta.search)
+                return _error(400, _("不支持的查询运算符：%(opr)s", opr=str(opr)[:20]))
+            indexed = any(s.field == col and s.indexed for s in meta.search)
             searches.append(Search(col, mode, indexed=indexed))
             filters[col] = "" if value is None else str(value)
-        order_col = args.get("order_column") or self.meta.order_by.lstrip("-")
-        desc = args.get("order_direction", "desc" if self.meta.order_by.startswith("-")
+        order_col = args.get("order_column") or meta.order_by.lstrip("-")
+        if order_col not in listing.sortable(self.model, columns):
+            return _error(400, _("不能按「%(col)s」排序", col=str(order_col)[:60]))
+        desc = args.get("order_direction", "desc" if meta.order_by.startswith("-")
                         else "asc") == "desc"
-        if order_col not in self.meta.fields and order_col != "id":
-            return _error(400, _("不能按「%(col)s」排序", col=order_col))
-        q, errors = listing.select_all(self.model, actor, searches, filters, sort=order_col,
-                                       desc=desc, session=session)
+        size = args.get("page_size", self.page_size)
+        if type(size) is not int or not 1 <= size <= self.max_page_size:
+            return _error(400, _("page_size 应为 1 至 %(n)s 的整数", n=self.max_page_size))
+        if "page" in args:
+            return self._offset_page(args, actor, searches, filters, order_col, desc, size)
+        after = args.get("after") or request.args.get("after")
+        query = listing.Query(filters=filters, sort=order_col, desc=desc,
+                              after=str(after) if after else None, page=None, size=size)
+        page, errors = listing.page(session, self.model, actor, query, searches,
+                                    columns=columns)
         if errors:
             return _error(400, "; ".join(errors))
-        page = max(0, int(args.get("page", 0)))
-        size = min(self.max_page_size, max(1, int(args.get("page_size", self.page_size))))
+        body = {"ids": [r.id for r in page.rows],
+                "result": [present.to_json(r, children=False) for r in page.rows],
+                "next": page.next_cursor}
+        if args.get("count") is True or request.args.get("count") in ("1", "true"):
+            q, _errs = listing.select_all(self.model, actor, searches, filters,
+                                          session=session, columns=columns)
+            body["count"] = listing.count(session, q)
+        return self.response(200, **body)
+
+    def _offset_page(self, args, actor, searches, filters, order_col, desc, size):
+        page_no = args.get("page")
+        if type(page_no) is not int or not 0 <= page_no <= 10**7:
+            return _error(400, _("page 应为非负整数"))
+        session = self._session()
+        q, errors = listing.select_all(self.model, actor, searches, filters, sort=order_col,
+                                       desc=desc, session=session, columns=self.meta.list_columns)
+        if errors:
+            return _error(400, "; ".join(errors))
         total = listing.count(session, q)
-        rows = session.scalars(q.offset(page * size).limit(size)).all()
+        rows = session.scalars(q.offset(page_no * size).limit(size)).all()
         return self.response(200, count=total, ids=[r.id for r in rows],
                              result=[present.to_json(r, children=False) for r in rows])
 

@@ -79,16 +79,46 @@ def search_mode(model, s: Search) -> str:
     return "contains"
 
 
+INT_LIMIT = 2**31 - 1  # INTEGER columns on both databases
+
+
 def parse_value(model, name: str, raw: str):
+    """A search value as the column's type; ValueError when it cannot be one (the user is told
+    which search field to correct)."""
     coltype = model.meta().column_type(name)
-    raw = raw.strip()
+    raw = str(raw).strip()
+    if "\x00" in raw:
+        raise ValueError("NUL")
     if isinstance(coltype, DateTime) or isinstance(coltype, Date):
         return dt.date.fromisoformat(raw[:10])
     if isinstance(coltype, Integer):
-        return int(raw)
+        value = int(raw)
+        if abs(value) > INT_LIMIT:
+            raise ValueError("out of range")
+        return value
     if isinstance(coltype, Numeric):
-        return decimal.Decimal(raw)
+        value = decimal.Decimal(raw)
+        if not value.is_finite() or abs(value) >= decimal.Decimal(10) ** (
+                (coltype.precision or 18) - (coltype.scale or 0)):
+            raise ValueError("out of range")
+        return value
     return raw
+
+
+def sortable(model, columns) -> set[str]:
+    """The columns a list may be sorted by: the ones it shows (and its default order), never a
+    secret — a sort key travels in the page cursor, so a hidden column would leak through it."""
+    meta = model.meta()
+    allowed = {"id", meta.order_by.lstrip("-")}
+    allowed.update(c for c in columns if c in meta.fields or c in ("created_at", "updated_at"))
+    return {c for c in allowed if not (c in meta.fields and meta.fields[c].secret)}
+
+
+def filterable(model, columns, searches) -> set[str]:
+    """The columns a list may be filtered by: its search fields and the columns it shows."""
+    meta = model.meta()
+    allowed = {s.field for s in searches} | set(columns)
+    return {c for c in allowed if c in meta.fields and not meta.fields[c].secret}
 
 
 def criteria(model, searches: list[Search], filters: dict) -> tuple[list, list, list[str]]:
@@ -105,7 +135,9 @@ def criteria(model, searches: list[Search], filters: dict) -> tuple[list, list, 
                 if hi:
                     value = parse_value(model, s.field, hi)
                     if isinstance(model.meta().column_type(s.field), DateTime):
-                        crits.append(col < value + dt.timedelta(days=1))
+                        # the whole last day (datetime.max has no day after it)
+                        end = dt.datetime.combine(value, dt.time.max)
+                        crits.append(col <= end)
                     else:
                         crits.append(col <= value)
                 continue
@@ -123,7 +155,7 @@ def criteria(model, searches: list[Search], filters: dict) -> tuple[list, list, 
                 if gs:
                     joins.append((s.field, gs))
                 crits.append(col.ilike(like, escape="\\"))
-        except (ValueError, decimal.InvalidOperation):
+        except (ValueError, ArithmeticError):
             errors.append(_("「%(field)s」的查询条件格式错误", field=_search_label(model, s)))
     return crits, joins, errors
 
@@ -199,20 +231,33 @@ def encode_cursor(values: list) -> str:
 
 
 def decode_cursor(model, sort: str, cursor: str):
+    """(sort value, id) of a page cursor; ValueError for anything this list did not make."""
     try:
         pad = "=" * (-len(cursor) % 4)
         value, pk = json.loads(base64.urlsafe_b64decode(cursor + pad).decode())
-        pk = int(pk)
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, UnicodeError, RecursionError):
         raise ValueError("bad cursor") from None
-    if value is not None and sort != "id":
-        coltype = model.meta().column_type(sort) if sort in model.meta().fields else None
+    if type(pk) is not int or not 0 < pk <= INT_LIMIT:
+        raise ValueError("bad cursor")
+    if sort == "id" or value is None:
+        return value, pk
+    coltype = model.meta().column_type(sort)
+    try:
         if isinstance(coltype, DateTime):
             value = dt.datetime.fromisoformat(value)
         elif isinstance(coltype, Date):
             value = dt.date.fromisoformat(value)
         elif isinstance(coltype, Numeric):
             value = decimal.Decimal(value)
+            if not value.is_finite():
+                raise ValueError("bad cursor")
+        elif isinstance(coltype, Integer):
+            if type(value) is not int or abs(value) > INT_LIMIT:
+                raise ValueError("bad cursor")
+        elif not isinstance(value, str) or "\x00" in value:
+            raise ValueError("bad cursor")
+    except (TypeError, ArithmeticError):
+        raise ValueError("bad cursor") from None
     return value, pk
 
 
@@ -238,12 +283,17 @@ def _order(col, idc, desc: bool):
 
 
 def page(session, model, actor, query: Query, searches: list[Search], *, where=None,
-         options=(), rules=None) -> tuple[Page, list[str]]:
+         options=(), rules=None, columns=None) -> tuple[Page, list[str]]:
+    """One page of the list: ``columns`` (default the record type's list columns) are the ones
+    the user sees, and the only ones it may be sorted by."""
     crits, joins, errors = criteria(model, searches, query.filters)
     q = base_select(model, actor, where=where, rules=rules).where(*crits)
     q, idc = _gram_join(session, q, model, joins)
-    sort = query.sort if query.sort in model.meta().fields or query.sort == "id" else "id"
+    allowed = sortable(model, columns if columns is not None else model.meta().list_columns)
+    sort = query.sort if query.sort in allowed else model.meta().order_by.lstrip("-")
     col = idc if sort == "id" else getattr(model, sort)
+    if sort != query.sort.lstrip("-") and query.sort not in ("", "id"):
+        query.desc = model.meta().order_by.startswith("-")
     backwards = bool(query.before) or (query.last and not query.after)
     desc = query.desc if not backwards else not query.desc
     cursor = query.before if query.before else query.after
@@ -292,12 +342,14 @@ def page(session, model, actor, query: Query, searches: list[Search], *, where=N
 
 
 def select_all(model, actor, searches, filters, *, where=None, sort="id", desc=True,
-               session=None, rules=None):
-    """The full filtered selection (export, API list): scope applied."""
+               session=None, rules=None, columns=None):
+    """The full filtered selection (export, API list): scope applied; sorted only by a column
+    the list shows."""
     crits, joins, errors = criteria(model, searches, filters)
     q = base_select(model, actor, where=where, rules=rules).where(*crits)
     q, _idc = _gram_join(session, q, model, joins)
-    col = getattr(model, sort) if sort in model.meta().fields else model.id
+    allowed = sortable(model, columns if columns is not None else model.meta().list_columns)
+    col = getattr(model, sort) if sort in allowed and sort != "id" else model.id
     q = q.order_by(*_order(col, model.id, desc))
     return q, errors
 

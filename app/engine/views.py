@@ -147,12 +147,12 @@ class RecordView(BaseView):
         session = db_session()
         searches = self._searches(screen)
         q = self._query(searches)
+        columns = screen.columns if screen else self.meta.list_columns
         page, errors = listing.page(session, self.model, actor, q, searches,
                                     where=screen.where if screen else None,
-                                    rules=screen.scope if screen else None)
+                                    rules=screen.scope if screen else None, columns=columns)
         for e in errors:
             flash(e, "warning")
-        columns = screen.columns if screen else self.meta.list_columns
         detail = screen.detail if screen else True
         numeric = {c for c in columns if c in self.meta.fields and isinstance(
             self.meta.column_type(c), (Integer, Numeric))}
@@ -468,11 +468,12 @@ class RecordView(BaseView):
         screen = next((s for s in self.meta.screens if s.name == name), None)
         searches = self._searches(screen)
         filters = {k: v for k, v in request.args.items() if not k.startswith("_")}
+        columns = screen.columns if screen else self.meta.list_columns
         q, _errors = listing.select_all(self.model, actor, searches, filters,
                                         where=screen.where if screen else None,
                                         session=db_session(),
-                                        rules=screen.scope if screen else None)
-        columns = screen.columns if screen else self.meta.list_columns
+                                        rules=screen.scope if screen else None,
+                                        columns=columns)
         data = exporting.to_xlsx(db_session(), self.model, q, columns,
                                  current_app.config.get("EXPORT_MAX_ROWS", 50000))
         filename = urllib.parse.quote(f"{self.meta.label}.xlsx")
