@@ -34,9 +34,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.jinja_loader,
         PrefixLoader({"reports": FileSystemLoader(app.config["REPORTS_DIR"])}),
     ])
-    csrf.init_app(app)
+    from app.engine import guard, inputs, textindex
 
-    from app.engine import guard, textindex
+    csrf.init_app(app)
 
     guard.install()
     textindex.install()
@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         db.init_app(app)
         _sqlite_pragmas(app)
         appbuilder.init_app(app, db.session)
+        inputs.install(app)  # before any view reads the request (login included)
         from app.engine.views import EngineUtilView
 
         appbuilder.add_view_no_menu(EngineUtilView)

@@ -525,7 +525,7 @@ def test_business_rules_and_regulations_are_public(browser, api):
     "ue_disposal", "ue_annual_report", "ue_business_rule", "regulation", "notice"])
 def test_every_resource_is_served_by_the_api(api, resource):
     resp = api("customs1").get(f"/api/v1/{resource}/")
-    assert resp.status_code == 200 and resp.json["count"] > 0
+    assert resp.status_code == 200 and resp.json["ids"] and "next" in resp.json
 
 
 def test_api_shows_status_labels_and_pending_changes(api):

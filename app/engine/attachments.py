@@ -158,10 +158,9 @@ def add(session, record: Record, slot_name: str, filename: str, data: bytes,
 
 
 def get_for(session, record: Record, att_id) -> Attachment:
-    try:
-        att_id = int(att_id)
-    except (TypeError, ValueError):
-        raise policy.NotFound(_("附件不存在")) from None
+    att_id = policy.parse_id(att_id)
+    if att_id is None:
+        raise policy.NotFound(_("附件不存在"))
     att = session.scalar(select(Attachment).where(
         Attachment.id == att_id, Attachment.entity == record.meta().resource,
         Attachment.record_id == record.id))

@@ -13,12 +13,23 @@ import datetime as dt
 import decimal
 from collections import defaultdict
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, inspect
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    inspect,
+)
 
 from . import codelists, policy
 from .fields import ChildSpec, FieldSpec
 from .history import _same
 from .i18n import gettext as _
+from .inputs import BadInput, check_text
 
 TRUE_VALUES = {"y", "on", "true", "1", "yes", "是"}
 FALSE_VALUES = {"n", "off", "false", "0", "no", "否", ""}
@@ -70,6 +81,9 @@ def coerce(session, spec: FieldSpec, coltype, raw):
             value = int(str(raw).strip())
         except ValueError:
             raise ValueError(_("请输入整数")) from None
+        limit = 2**63 - 1 if isinstance(coltype, BigInteger) else 2**31 - 1
+        if abs(value) > limit:
+            raise ValueError(_("数值过大"))
         if isinstance(spec.choices, list) and str(value) not in {str(c) for c, _l in spec.choices}:
             raise ValueError(_("「%(code)s」不是有效的选项", code=value))
         return value
@@ -105,6 +119,10 @@ def coerce(session, spec: FieldSpec, coltype, raw):
         if isinstance(raw, (dict, list)):
             raise ValueError(_("格式错误"))
         value = str(raw).strip()
+        try:
+            check_text(value)
+        except BadInput as e:
+            raise ValueError(str(e)) from None
         length = getattr(coltype, "length", None)
         if length and len(value) > length:
             raise ValueError(_("长度不能超过 %(n)s 个字符", n=length))

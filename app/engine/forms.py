@@ -146,6 +146,8 @@ def _table(session, root, parent, cspec: ChildSpec, path: str, actor, posted_row
     columns = [(s.label, s.is_required(root) and not s.readonly, s.name)
                for s in cmeta.fields.values()]
     rows: list[RowView] = []
+    if not isinstance(posted_rows, list):
+        posted_rows = None  # a value where the table is (refused by changes.apply): show stored
     if posted_rows is not None:
         items = [(None, r) for r in posted_rows]
     else:
@@ -304,21 +306,47 @@ def _rows_of(children, rows, cmeta):
 
 # --- parsing the posted form -----------------------------------------------------------------
 CONTROL_KEYS = {"csrf_token", "__tables", "_next", "opinion", "ids"}
+MAX_ROW_INDEX = 9999
+
+
+class MalformedForm(ValueError):
+    """A posted form no page of the product sends (keys that do not nest, bad row indexes)."""
+
+
+def _key_parts(key: str) -> list[str]:
+    """``goods-0-specs-1-model`` -> ["goods", "0", "specs", "1", "model"]: names at even
+    positions, row indexes at odd ones."""
+    parts = key.split("-")
+    for i, p in enumerate(parts):
+        if i % 2 == 0:
+            if not p or p.isdigit():
+                raise MalformedForm(key)
+        elif not p.isdigit() or int(p) > MAX_ROW_INDEX:
+            raise MalformedForm(key)
+    return parts
 
 
 def parse(form) -> dict:
-    """Flat form keys -> nested dict; child tables become lists in index order."""
+    """Flat form keys -> nested dict; child tables become lists in index order.  A key that
+    does not fit (a row index that is not a number, a value where a table is, a table where a
+    value is) raises MalformedForm: the caller answers 400."""
     root: dict = {}
     tables = form.getlist("__tables") if hasattr(form, "getlist") else []
     for t in tables:
-        _ensure_list(root, t.split("-"))
+        parts = _key_parts(t + "-0-x")[:-2]
+        _ensure_list(root, parts)
     for key in form.keys():
         if key in CONTROL_KEYS or key.startswith("input-"):
             continue
         values = form.getlist(key) if hasattr(form, "getlist") else [form[key]]
         value = values[-1] if values else ""
-        parts = key.split("-")
+        if key == "version" or key.startswith("_"):
+            root[key] = value
+            continue
+        parts = _key_parts(key)
         if len(parts) == 1:
+            if isinstance(root.get(key), dict):
+                raise MalformedForm(key)
             root[key] = value
             continue
         _put(root, parts, value)
@@ -327,19 +355,21 @@ def parse(form) -> dict:
 
 def _ensure_list(node: dict, parts: list[str]):
     # parts: name, idx, name, idx, ..., name
-    for i, p in enumerate(parts):
-        if i % 2 == 0:
-            if i == len(parts) - 1:
-                node.setdefault(p, {})
-                return
-            node = node.setdefault(p, {})
-        else:
-            node = node.setdefault(p, {})
+    for p in parts:
+        child = node.setdefault(p, {})
+        if not isinstance(child, dict):
+            raise MalformedForm("-".join(parts))
+        node = child
 
 
 def _put(node: dict, parts: list[str], value):
     for p in parts[:-1]:
-        node = node.setdefault(p, {})
+        child = node.setdefault(p, {})
+        if not isinstance(child, dict):
+            raise MalformedForm("-".join(parts))
+        node = child
+    if isinstance(node.get(parts[-1]), dict):
+        raise MalformedForm("-".join(parts))
     node[parts[-1]] = value
 
 
@@ -350,9 +380,12 @@ def _finalise(node):
         return node
     out = {}
     for k, v in node.items():
-        if isinstance(v, dict) and (not v or all(str(x).isdigit() for x in v)):
-            out[k] = [{**_finalise(v[i]), "_index": i} if isinstance(v[i], dict)
-                      else _finalise(v[i]) for i in sorted(v, key=int)]
+        if isinstance(v, dict) and v and all(str(x).isdigit() for x in v):
+            if any(not isinstance(row, dict) for row in v.values()):
+                raise MalformedForm(k)
+            out[k] = [{**_finalise(v[i]), "_index": i} for i in sorted(v, key=int)]
+        elif isinstance(v, dict) and not v:
+            out[k] = []
         else:
             out[k] = _finalise(v)
     return out

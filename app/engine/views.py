@@ -258,7 +258,10 @@ class RecordView(BaseView):
             else:
                 record = wf_mod.new_record(session, self.model, actor)
                 session.add(record)  # compute functions read through its session
-            posted = forms.parse(request.form)
+            try:
+                posted = forms.parse(request.form)
+            except forms.MalformedForm:
+                return jsonify({"message": _("表单内容格式错误")}), 400
             posted.pop("version", None)
             with session.no_autoflush:
                 try:
@@ -287,7 +290,10 @@ class RecordView(BaseView):
     def _do(self, actor, pk, name):
         session = db_session()
         t = wf_mod.find_transition(self.model, name)
-        posted = forms.parse(request.form) if t is not None and t.saves_form else None
+        try:
+            posted = forms.parse(request.form) if t is not None and t.saves_form else None
+        except forms.MalformedForm:
+            return self._bad_form()
         if posted is not None and "version" in request.form:
             posted["version"] = request.form.get("version")
         files = {}
@@ -314,6 +320,10 @@ class RecordView(BaseView):
         if pk is None:
             return self._refused_form(actor, pk, t, posted, answer)
         return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+
+    def _bad_form(self):
+        return render_template("engine/error.html", message=_("表单内容格式错误，请刷新页面后重新填写"),
+                               appbuilder=current_app.appbuilder), 400
 
     def _refused_form(self, actor, pk, t, posted, answer):
         """The form again, as the user filled it, with what to correct."""
