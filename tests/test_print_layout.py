@@ -56,7 +56,7 @@ from app.engine.record import REGISTRY
 
 PRINT_SETUP: dict[str, Callable] = {}
 
-TEXT_CHARS = 600        # Text columns have no limit: this many characters, several lines anywhere
+TEXT_CHARS = 300        # Text columns have no limit: this many characters, several lines anywhere
 LINES = 3               # lines per child table
 SUB_LINES = 2           # lines per child table of a child line
 CJK = "机电产品进口申请表装运前检验机构备案处置决定年度工作报告陕西秦川精密机械有限公司"
