@@ -58,6 +58,7 @@ from app.engine import (
     validators,
     workflow_state,
 )
+from app.engine.codelists import english
 from app.engine.history import add_flow_entry
 from app.engine.i18n import gettext as _
 from app.engine.i18n import lazy_gettext as _l
@@ -240,11 +241,16 @@ def filed_institutions(record=None) -> list[tuple[str, str]]:
 
 
 def institution_name(record) -> str | None:
+    """The institution's name, in English where the user reads English and it has one."""
     session = object_session(record) or session_for(record)
     if not record.institution_id:
         return None
-    return memo(session, ("org_name", record.institution_id), lambda: session.scalar(
-        select(Organisation.name).where(Organisation.id == record.institution_id)))
+    names = memo(session, ("org_names", record.institution_id), lambda: session.execute(
+        select(Organisation.name, Organisation.name_en)
+        .where(Organisation.id == record.institution_id)).one_or_none())
+    if names is None:
+        return None
+    return names.name_en if english() and names.name_en else names.name
 
 
 # ==========================================================================================
@@ -448,7 +454,7 @@ class UeInstitutionFiling(Record):
         attachments = [AttachmentSlot("materials", _l("相关材料"), max_bytes=10 * MB,
                                       edit_states=("draft", "supplement"),
                                       edit_roles=(INSTITUTION,))]
-        print = Print("_generic.html", _l("装运前检验机构备案申请表"))
+        print = Print("ue_institution_filing.html", _l("装运前检验机构备案申请表"))
         screens = [
             Screen("filed", _l("已备案检验机构查询"),
                    columns=["name_cn", "name_en", "country", "cert_no", "disposal_type",
@@ -711,7 +717,7 @@ class UeEntrustment(Record):
                            kinds=("pdf", "jpg", "png"), edit_states=(),
                            edit_roles=(INSTITUTION,)),
         ]
-        print = Print("_generic.html", _l("进口旧机电产品装运前检验业务委托书"))
+        print = Print("ue_entrustment.html", _l("进口旧机电产品装运前检验业务委托书"))
         screens = [
             Screen("inbox", _l("业务受理"),
                    columns=["entrust_no", "company_name", "consignee", "status",
@@ -735,8 +741,8 @@ class UeEntrustmentGoods(ChildRecord):
     manufacturer = field(String(200), _l("制造商"))
     made_on = field(String(7), _l("制造年月"), placeholder="YYYY-MM")
     qty = field(numeric(18, 3), _l("数量"), required=True, validators=(validators.positive,))
-    unit = field(String(3), _l("单位"), codelist="unit_of_measure", required=True,
-                 initial="001")
+    unit = field(String(3), lazy_pgettext("计量", "单位"), codelist="unit_of_measure",
+                 required=True, initial="001")
     unit_price = field(numeric(18, 2), _l("单价"), required=True,
                        validators=(validators.positive,))
     amount = field(numeric(18, 2), _l("金额"),
@@ -1081,7 +1087,7 @@ class UeDisposal(Record):
             AttachmentSlot("rectify_files", _l("整改材料"), max_bytes=10 * MB,
                            edit_states=("in_force",), edit_roles=(INSTITUTION,)),
         ]
-        print = Print("_generic.html", _l("处置决定"))
+        print = Print("ue_disposal.html", _l("处置决定"))
 
 
 # -- 年度报告: 年度工作报告 ------------------------------------------------------------------------
@@ -1173,4 +1179,4 @@ class UeAnnualReport(Record):
         clean = staticmethod(_clean_annual_report)
         attachments = [AttachmentSlot("files", _l("报告附件"), max_bytes=10 * MB,
                                       **REPORT_FIELDS)]
-        print = Print("_generic.html", _l("装运前检验机构年度工作报告"))
+        print = Print("ue_annual_report.html", _l("装运前检验机构年度工作报告"))

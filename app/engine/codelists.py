@@ -79,7 +79,9 @@ def items(session, name: str) -> dict[str, dict]:
     return data
 
 
-def _english() -> bool:
+def english() -> bool:
+    """True while the request is in English: values that have an English form (code-list
+    names, organisations' English names) show it."""
     if not has_request_context():
         return False
     loc = g.get("_cl_locale")
@@ -89,13 +91,16 @@ def _english() -> bool:
     return loc.startswith("en")
 
 
+_english = english
+
+
 def name_of(session, name: str, code) -> str:
     if code in (None, ""):
         return ""
     item = items(session, name).get(str(code))
     if item is None:
         return ""
-    if _english() and item.get("name_en"):
+    if english() and item.get("name_en"):
         return item["name_en"]
     return item["name"]
 

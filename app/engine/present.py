@@ -11,7 +11,7 @@ import decimal
 import html
 
 from markupsafe import Markup
-from sqlalchemy import inspect
+from sqlalchemy import Integer, Numeric, inspect
 
 from . import codelists
 from .fields import FieldSpec
@@ -60,6 +60,25 @@ def display(session, spec: FieldSpec | None, value, record=None, coltype=None) -
 def cell(session, record, name: str) -> str:
     """The text of one column of a record, as lists, exports and the API show it."""
     return formatter(type(record), name)(session, record)
+
+
+def short(session, record, name: str) -> str:
+    """A code-list value by its name alone (台, Set) for a narrow box of a print; any other
+    value as ``cell`` shows it."""
+    spec = type(record).meta().fields.get(name)
+    if spec is not None and spec.codelist and spec.display_fn is None:
+        value = getattr(record, name, None)
+        return codelists.name_of(session, spec.codelist, value) or display(session, spec, value)
+    return cell(session, record, name)
+
+
+def is_number(model, name: str) -> bool:
+    """A column shown as a number (set flush right in lists and prints)."""
+    spec = model.meta().fields.get(name)
+    if spec is not None and (spec.codelist or spec.choices is not None or spec.display_fn):
+        return False
+    return name in inspect(model).columns and isinstance(model.meta().column_type(name),
+                                                         (Integer, Numeric))
 
 
 def formatter(model, name: str):

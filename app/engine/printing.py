@@ -127,10 +127,21 @@ _TABLE_GAPS = re.compile(r"(</?(?:tr|td|th|table)\b[^>]*>)\s+(?=</?(?:tr|td|th|t
 
 
 def render_html(template: str, records: list, **context) -> str:
+    """The HTML of a print.  Templates get, besides the caller's context (``present``,
+    ``session`` …): ``records``, ``font``, ``printed_at`` and ``files(record, slot=None)``, the
+    names of a record's attachments (随附单据, 检验结果 …)."""
     from .record import now
 
+    session = context.get("session")
+
+    def files(record, slot=None) -> list[str]:
+        from .attachments import list_for
+
+        return [a.filename for a in list_for(session, record, slot)] if session else []
+
     html = render_template(f"reports/{template}", records=records, font=font_name(),
-                           printed_at=now().strftime("%Y-%m-%d %H:%M"), **context)
+                           printed_at=now().strftime("%Y-%m-%d %H:%M"), files=files,
+                           **context)
     return _TABLE_GAPS.sub(r"\1", html)
 
 
