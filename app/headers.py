@@ -10,8 +10,8 @@
 
 Flask-Admin's templates (the console at /admin) still carry a few inline event handlers
 (``onclick="return modelActions.execute('…')"`` for its batch actions, the delete button's
-confirmation, "return false;" of the filter menu).  Console pages allow exactly those
-handlers by their hashes ('unsafe-hashes'): the handler texts are built from the console's
+confirmation, "return false;" of the filter menu) and ``href="javascript:void(0)"`` links.
+Console pages allow exactly those handlers and that link by their hashes ('unsafe-hashes'): the handler texts are built from the console's
 registered actions and Flask-Admin's own message in each language; any other inline handler
 (an injected one) stays blocked.
 """
@@ -58,7 +58,7 @@ def console_handler_hashes(app) -> tuple[str, ...]:
 
     admin = app.extensions.get("admin")
     admins = admin if isinstance(admin, list) else [admin] if admin else []
-    handlers = {"return false;"}
+    handlers = {"return false;", "javascript:void(0)"}
     for adm in admins:
         for view in adm._views:
             for name, _text in getattr(view, "_actions", ()):
