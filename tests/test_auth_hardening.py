@@ -410,3 +410,23 @@ def test_the_session_cookie_is_secure_in_production(db_url):
 
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.mark.browser
+def test_a_locked_account_reads_the_minutes_left_on_the_login_form(chromium, live):
+    from .browser_support import UserPage
+
+    tab = UserPage(chromium, live.url, "enterprise1")
+    try:
+        page = tab.page
+        for password in ["wrong-password"] * 5 + [PASSWORD]:
+            tab.goto("/login/")
+            page.fill("input[name=username]", "enterprise1")
+            page.fill("input[name=password]", password)
+            tab.submit("input[type=submit], button[type=submit]")
+        assert "/login" in page.url
+        assert LOCKED_ZH in tab.flash()
+        tab.shot("login-locked", full_page=False)
+        assert not tab.errors, tab.errors
+    finally:
+        tab.close()
