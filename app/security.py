@@ -86,13 +86,11 @@ def _has_stamp(connection) -> bool:
     return True
 
 
-@event.listens_for(Session, "before_flush")
-def _new_password_new_epoch(session, flush_context, instances):
-    """A changed password ends every session and token of the user, whichever way it was set."""
-    for obj in session.dirty:
-        if isinstance(obj, User) and inspect(obj).attrs.password.history.has_changes():
-            if not inspect(obj).attrs.session_epoch.history.has_changes():
-                obj.session_epoch = (obj.session_epoch or 0) + 1
+@event.listens_for(User.password, "set")
+def _new_password_new_epoch(user, value, old, initiator):
+    """A new password ends every session and token of the user, whichever way it was set."""
+    if value != old:
+        user.session_epoch = (user.session_epoch or 0) + 1
 
 
 @event.listens_for(Session, "after_flush")
