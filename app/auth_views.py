@@ -66,7 +66,7 @@ def _users_name() -> str | None:
     from flask import current_app
 
     pk = request.args.get("pk")
-    user = current_app.appbuilder.sm.get_user_by_id(pk) if pk and pk.isdigit() else None
+    user = current_app.appbuilder.sm.get_user_by_id(pk)
     return user.username if user is not None else None
 
 

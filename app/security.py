@@ -122,6 +122,10 @@ class SecurityManager(FabSecurityManager):
 
     # -- users ------------------------------------------------------------------------------
     def get_user_by_id(self, pk):
+        try:
+            pk = int(pk)  # FAB passes ?pk=… as text; PostgreSQL compares no integer with it
+        except (TypeError, ValueError):
+            return None
         return self.session.scalar(
             select(User).where(User.id == pk).options(
                 selectinload(User.roles), joinedload(User.organisation))

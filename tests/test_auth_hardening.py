@@ -280,6 +280,10 @@ def test_an_administrator_cannot_reset_a_password_to_a_weak_one(browser, db, app
                                             "conf_password": weak})
         assert resp.status_code == 200 and message in resp.get_data(as_text=True), weak
     assert can_login(app, "customs1", PASSWORD)
+    token = CSRF_RE.search(admin.get(url).get_data(as_text=True)).group(1)
+    assert admin.client.post(url, data={"csrf_token": token, "password": "Xi'an#Customs-2026",
+                                        "conf_password": "Xi'an#Customs-2026"}).status_code == 302
+    assert can_login(app, "customs1", "Xi'an#Customs-2026")
 
 
 def test_flask_appbuilders_user_form_refuses_a_weak_password(browser, db):
