@@ -8,6 +8,11 @@ SECRET_KEY     required in production (APP_ENV=production); a development key ot
 APP_ENV        "development" (default) or "production". Production never creates demo data.
 PORT           where run.py serves (default 5000).
 SMTP_HOST, SMTP_PORT, SMTP_FROM   e-mail sender for notifications (optional).
+REDIS_URL      optional: login-throttle counters in Redis instead of the database.
+PROXY_FIX_X_FOR   number of proxies in front of the app whose X-Forwarded-For/-Proto are
+               trusted (default 0): the per-address throttle then sees the client's address.
+SECRET_KEY_FALLBACKS   comma-separated former keys still accepted for session cookies while
+               a new SECRET_KEY is rolled out.
 """
 
 import os
@@ -37,6 +42,7 @@ SQLALCHEMY_TRACK_MODIFICATIONS = False
 SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-secret-key-change-me-in-production"
 if APP_ENV == "production" and SECRET_KEY == "development-only-secret-key-change-me-in-production":
     raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+SECRET_KEY_FALLBACKS = [k for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k]
 
 APP_NAME = "国际贸易单一窗口 · 业务管理后台"
 APP_THEME = ""
@@ -53,12 +59,25 @@ FAB_CREATE_DB = False
 FAB_UPDATE_PERMS = False
 FAB_ADD_SECURITY_API = False
 FAB_API_SWAGGER_UI = True
-FAB_PASSWORD_COMPLEXITY_ENABLED = False
+# Every password set through FAB's forms meets app.passwords (set by the app factory).
+FAB_PASSWORD_COMPLEXITY_ENABLED = True
+PASSWORD_MIN_LENGTH = 10
 JWT_ACCESS_TOKEN_EXPIRES = 8 * 3600
 WTF_CSRF_ENABLED = True
 WTF_CSRF_TIME_LIMIT = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# None: Secure cookies and HSTS exactly when APP_ENV=production (served over HTTPS).
+SESSION_COOKIE_SECURE = None
+SECURITY_HSTS = None
+PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+
+# Login throttling (app.throttle): counters in the database, or in Redis with REDIS_URL.
+AUTH_LOCKOUT_ATTEMPTS = 5        # failures of one account …
+AUTH_LOCKOUT_MINUTES = 15        # … within this time lock it for this time
+AUTH_ADDRESS_ATTEMPTS = 20       # failures from one address …
+AUTH_ADDRESS_LOCK_MINUTES = 5    # … within this time refuse it for this time
+REDIS_URL = os.environ.get("REDIS_URL") or None
 
 # --- Languages (Babel) -------------------------------------------------------------------
 # Key zh_CN: FAB (ships "zh") and Flask-Admin (ships "zh_Hans_CN") both come up in Chinese.

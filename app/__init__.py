@@ -26,6 +26,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_object("config")
     if overrides:
         app.config.update(overrides)
+    _security_settings(app)
     os.makedirs(app.config.get("INSTANCE_DIR", os.path.join(BASE_DIR, "instance")),
                 exist_ok=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -65,11 +66,31 @@ def create_app(overrides: dict | None = None) -> Flask:
                      render_as_batch=True, compare_type=True)
     _locale_from_request(app)
     _template_helpers(app)
+    from app import headers
+
+    headers.install(app)
     from app.cli import register_cli
 
     register_cli(app)
     logging.getLogger("xhtml2pdf").setLevel(logging.ERROR)
     return app
+
+
+def _security_settings(app) -> None:
+    """Secure cookies and HSTS follow APP_ENV unless set; FAB's password forms use the
+    product's policy; behind proxies the client's address comes from X-Forwarded-For."""
+    production = app.config.get("APP_ENV") == "production"
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE", "SECURITY_HSTS"):
+        if app.config.get(key) is None:
+            app.config[key] = production
+    from app import passwords
+
+    app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", passwords.fab_complexity)
+    hops = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _drop_unused_aggregate_hook() -> None:

@@ -17,6 +17,7 @@ from flask_admin.theme import Bootstrap4Theme
 from werkzeug.security import generate_password_hash
 from wtforms import PasswordField, ValidationError
 
+from app import headers, passwords, throttle
 from app.engine import codelists, policy, validators
 from app.engine.codelists import CodeItem
 from app.engine.i18n import lazy_gettext as _l
@@ -116,12 +117,18 @@ class UserAdmin(_Secured, ModelView):
 
     def on_model_change(self, form, model, is_created):
         if form.new_password.data:
+            passwords.check(form.new_password.data, model.username)
             model.password = generate_password_hash(form.new_password.data)
         elif is_created:
             raise ValidationError(str(_l("新用户必须设置密码")))
         roles = {r.name for r in model.roles}
         if roles - {policy.ADMIN} and model.organisation is None:
             raise ValidationError(str(_l("非管理员用户必须属于一个单位")))
+
+    @action("unlock", _l("解除锁定"), _l("是否解除所选用户的登录锁定？"))
+    def unlock(self, ids):
+        throttle.unlock_users(ids)
+        flash(str(_l("已解除 %(n)s 个用户的登录锁定", n=len(ids))), "success")
 
 
 class CodeItemAdmin(_Secured, ModelView):
@@ -201,6 +208,7 @@ class OutboxAdmin(_Secured, ModelView):
 def init_admin(app, db) -> Admin:
     admin = Admin(app, name=_l("管理控制台"), url="/admin", endpoint="admin",
                   theme=Bootstrap4Theme(base_template="admin/console_base.html"),
+                  csp_nonce_generator=headers.csp_nonce,
                   index_view=HomeIndex(name=_l("首页"), url="/admin", endpoint="admin"))
     admin.add_view(OrganisationAdmin(Organisation, db, name=_l("单位"), endpoint="org_admin",
                                      category=_l("用户与单位")))

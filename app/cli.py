@@ -6,6 +6,7 @@
     flask app demo              demo organisations, users and records (refused in production)
     flask app deliver           send queued e-mail / SMS notifications
     flask app reindex           rebuild the contains-search index
+    flask app set-password USER set a user's password (asked twice, checked by the policy)
 """
 
 from __future__ import annotations
@@ -118,5 +119,22 @@ def register_cli(app) -> None:
             if textindex.indexed_fields(model):
                 click.echo(f"{model.meta().resource}: {textindex.rebuild(session, model)}")
         session.commit()
+
+    @group.command("set-password")
+    @click.argument("username")
+    @click.password_option(prompt=True)
+    def _set_password(username, password):
+        from app.engine.i18n import gettext as _
+        from app.passwords import PasswordRejected
+
+        sm = current_app.appbuilder.sm
+        user = sm.find_user(username=username)
+        if user is None:
+            raise click.ClickException(_("用户「%(name)s」不存在", name=username))
+        try:
+            sm.reset_password(user.id, password)
+        except PasswordRejected as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(_("已设置用户「%(name)s」的密码，其已有的会话和令牌随即失效", name=username))
 
     app.cli.add_command(group)

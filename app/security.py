@@ -13,6 +13,12 @@
    organisation, a role or a permission moves in the same transaction.  A cached user or set
    of permissions is used only while its version is the current one, so a deactivated user or
    a changed role takes effect on the next request in every worker.
+5. Signing out ends the session for good: every user row carries a ``session_epoch`` that
+   moves when the user signs out or its password changes (whoever changes it, however).  The
+   session cookie and every JWT carry the epoch they were issued under and authenticate only
+   while it is the user's current one — checked against the cached user, without SQL.
+6. Sign-ins are throttled per account and per address (app.throttle), and every password set
+   through Flask-AppBuilder meets the password policy (app.passwords).
 """
 
 from __future__ import annotations
@@ -21,11 +27,20 @@ import threading
 import time
 
 from flask import g, has_request_context
+from flask import session as cookie_session
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.security.sqla.models import Permission, PermissionView, Role, ViewMenu
 from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from app import passwords, throttle
+from app.auth_views import (
+    SESSION_EPOCH_KEY,
+    AuthDBView,
+    ResetMyPasswordView,
+    ResetPasswordView,
+    SecurityApi,
+)
 from app.engine import policy
 from models.base import AppUser as User
 from models.base import Organisation, SecurityStamp
@@ -71,6 +86,13 @@ def _has_stamp(connection) -> bool:
     return True
 
 
+@event.listens_for(User.password, "set")
+def _new_password_new_epoch(user, value, old, initiator):
+    """A new password ends every session and token of the user, whichever way it was set."""
+    if value != old:
+        user.session_epoch = (user.session_epoch or 0) + 1
+
+
 @event.listens_for(Session, "after_flush")
 def _security_changed(session, flush_context):
     if any(_security_relevant(o) for o in (*session.new, *session.dirty, *session.deleted)):
@@ -84,6 +106,10 @@ def _security_changed(session, flush_context):
 
 class SecurityManager(FabSecurityManager):
     user_model = User
+    authdbview = AuthDBView
+    resetmypasswordview = ResetMyPasswordView
+    resetpasswordview = ResetPasswordView
+    security_api = SecurityApi
 
     def __init__(self, appbuilder):
         super().__init__(appbuilder)
@@ -96,16 +122,86 @@ class SecurityManager(FabSecurityManager):
 
     # -- users ------------------------------------------------------------------------------
     def get_user_by_id(self, pk):
+        try:
+            pk = int(pk)  # FAB passes ?pk=… as text; PostgreSQL compares no integer with it
+        except (TypeError, ValueError):
+            return None
         return self.session.scalar(
             select(User).where(User.id == pk).options(
                 selectinload(User.roles), joinedload(User.organisation))
         )
 
     def load_user(self, pk):
+        """Flask-Login's loader of the session cookie's user."""
         user = self._cached_user(int(pk))
-        if user is not None and user.is_active:
+        if user is not None and user.is_active and \
+                cookie_session.get(SESSION_EPOCH_KEY) == user.session_epoch:
             return user
         return None
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        """Flask-JWT-Extended's loader: the token's epoch must be the user's current one."""
+        user = self._cached_user(int(jwt_data["sub"]))
+        if user is not None and user.is_active and \
+                jwt_data.get("epoch") == user.session_epoch:
+            g.user = user
+            return user
+        return None
+
+    def create_jwt_manager(self, app):
+        jwt_manager = super().create_jwt_manager(app)
+
+        @jwt_manager.additional_claims_loader
+        def _epoch_claim(identity):
+            user = self._cached_user(int(identity))
+            return {"epoch": user.session_epoch} if user is not None else {}
+
+        return jwt_manager
+
+    def create_login_manager(self, app):
+        from flask_login import user_logged_in
+
+        lm = super().create_login_manager(app)
+
+        @user_logged_in.connect_via(getattr(app, "_get_current_object", lambda: app)())
+        def _remember_epoch(sender, user, **extra):
+            cookie_session[SESSION_EPOCH_KEY] = user.session_epoch
+
+        return lm
+
+    def on_user_logout(self, user) -> None:
+        """Signing out moves the epoch: a copy of the cookie kept from before is worthless."""
+        user.session_epoch = (user.session_epoch or 0) + 1
+        self.session.commit()
+
+    # -- sign-in and passwords ----------------------------------------------------------------
+    def auth_user_db(self, username, password):
+        if not username:
+            return super().auth_user_db(username, password)
+        user = self.find_user(username=username) or self.find_user(email=username)
+        counters = throttle.counters(self.session)
+        rules = throttle.rules(throttle.account_key(user.id if user is not None else None,
+                                                    username), throttle.client_address())
+        counters.enter(rules)  # raises LoginRefused
+        signed_in = None
+        try:
+            signed_in = super().auth_user_db(username, password)
+        finally:
+            counters.leave(rules, success=signed_in is not None)
+        return signed_in
+
+    def reset_password(self, userid, password):
+        user = self.get_user_by_id(userid)
+        if user is not None:
+            passwords.check(password, user.username)
+        super().reset_password(userid, password)
+
+    def add_user(self, username, first_name, last_name, email, role, password="",
+                 hashed_password="", **kwargs):
+        if password and not hashed_password:
+            passwords.check(password, username)
+        return super().add_user(username, first_name, last_name, email, role,
+                                password=password, hashed_password=hashed_password, **kwargs)
 
     def _cached_user(self, pk: int):
         session = self.session

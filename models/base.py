@@ -103,6 +103,9 @@ class AppUser(FabUser):
     organisation_id = mapped_column(Integer, ForeignKey("organisation.id"), nullable=True)
     organisation = relationship(Organisation, lazy="joined")
     mobile = mapped_column(String(20))
+    # Moves when the user signs out or the password changes: sessions and tokens issued under
+    # an older epoch no longer authenticate (app.security).
+    session_epoch = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
 
 class SecurityStamp(Model):

@@ -57,6 +57,7 @@ class UserPage:
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(f"{username}: {e}"))
         self.page.on("response", self._on_response)
+        self.page.on("console", self._on_console)
         self.dialogs: list[str] = []
 
         def accept(dialog):
@@ -64,6 +65,11 @@ class UserPage:
             dialog.accept()
 
         self.page.on("dialog", accept)
+
+    def _on_console(self, msg):
+        # Chromium reports every script, style or frame the Content-Security-Policy blocked
+        if msg.type == "error" and "Content Security Policy" in msg.text:
+            self.errors.append(f"{self.username}: CSP: {msg.text}")
 
     def _on_response(self, resp):
         if resp.status >= 500:

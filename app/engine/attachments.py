@@ -1,5 +1,9 @@
 """Attachments: typed slots per record type, size limits, content checked by content.
 
+No file is larger than ``UPLOAD_MAX_BYTES`` whatever its slot declares, nor are the files of one
+request together.  A file's name keeps no path, no control or format characters (NUL, line
+breaks, bidirectional overrides) and at most 200 characters, its extension kept.
+
 A file's kind is read from its first bytes (PDF, PNG, JPEG, GIF, TIFF, OLE2 doc/xls, OOXML
 docx/xlsx, ZIP, Windows executables); the name's extension must agree with the content and the
 slot must accept the kind.  Files are stored in the database (one transaction with the record,
@@ -10,11 +14,13 @@ from __future__ import annotations
 
 import io
 import os
+import unicodedata
 import zipfile
 
+from flask import current_app, g, has_app_context, has_request_context
 from flask_appbuilder import Model
 from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, select
-from sqlalchemy.orm import deferred, mapped_column
+from sqlalchemy.orm import deferred, mapped_column, validates
 
 from . import policy
 from .fields import AttachmentSlot
@@ -37,6 +43,8 @@ MIME = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "zip": "application/zip",
 }
+NAME_MAX = 200  # the column's length
+DEFAULT_CEILING = 8 * 1024 * 1024
 
 
 class Attachment(Model):
@@ -55,6 +63,10 @@ class Attachment(Model):
     uploaded_at = mapped_column(DateTime, nullable=False, default=now)
 
     __table_args__ = (Index("ix_attachment_record", "entity", "record_id", "slot"),)
+
+    @validates("filename")
+    def _clean_filename(self, key, value):
+        return clean_filename(value)
 
     @property
     def mimetype(self) -> str:
@@ -98,16 +110,38 @@ def human_size(n: int) -> str:
     return f"{n // 1024} KB"
 
 
+def clean_filename(filename: str | None) -> str:
+    """The name a file is stored and offered under: the last part of a Windows or POSIX path,
+    without control and format characters, at most ``NAME_MAX`` characters with its extension
+    kept."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    if len(name) > NAME_MAX:
+        stem, ext = os.path.splitext(name)
+        if len(ext) > 16:
+            stem, ext = name, ""
+        name = stem[:NAME_MAX - len(ext)].rstrip() + ext
+    return name
+
+
+def upload_ceiling() -> int:
+    """``UPLOAD_MAX_BYTES``: no upload is larger, whatever its slot declares."""
+    if has_app_context():
+        return int(current_app.config.get("UPLOAD_MAX_BYTES") or DEFAULT_CEILING)
+    return DEFAULT_CEILING
+
+
 def check_file(slot: AttachmentSlot, filename: str, data: bytes) -> str:
     """Return the kind of an acceptable file or raise ValueError with the user's message."""
-    name = os.path.basename(filename or "").strip()
+    name = clean_filename(filename)
     if not name:
         raise ValueError(_("请选择要上传的文件"))
     if not data:
         raise ValueError(_("文件「%(name)s」为空", name=name))
-    if len(data) > slot.max_bytes:
+    limit = min(slot.max_bytes, upload_ceiling())
+    if len(data) > limit:
         raise ValueError(_("文件「%(name)s」超过 %(limit)s 的大小限制", name=name,
-                           limit=human_size(slot.max_bytes)))
+                           limit=human_size(limit)))
     kind = sniff(data, name)
     allowed = ", ".join(KIND_LABELS[k] for k in slot.kinds if k in KIND_LABELS)
     if kind not in slot.kinds:
@@ -144,17 +178,31 @@ def add(session, record: Record, slot_name: str, filename: str, data: bytes,
             raise policy.Refused(_("请先暂存，再上传附件"), status=409)
         raise policy.Refused(_("当前状态下不能上传「%(slot)s」", slot=slot.label))
     kind = check_file(slot, filename, data)
+    _count_in_request(data)
     if not slot.many:
         for old in list_for(session, record, slot_name):
             session.delete(old)
     att = Attachment(
         entity=record.meta().resource, record_id=record.id, slot=slot_name,
-        filename=os.path.basename(filename)[:200], kind=kind, size=len(data), data=data,
+        filename=filename, kind=kind, size=len(data), data=data,
         uploaded_by_id=actor.user_id if actor else None,
         uploaded_by_name=actor.display_name if actor else None, uploaded_at=now(),
     )
     session.add(att)
     return att
+
+
+def _count_in_request(data: bytes) -> None:
+    """The files of one request together stay under the ceiling (a file attached to several
+    records of a batch counts once)."""
+    if not has_request_context():
+        return
+    seen = g.setdefault("_uploads", {})
+    seen[id(data)] = data  # kept, so that no other upload of this request reuses the id
+    ceiling = upload_ceiling()
+    if sum(len(d) for d in seen.values()) > ceiling:
+        raise ValueError(_("本次上传的文件合计超过 %(limit)s 的大小限制",
+                           limit=human_size(ceiling)))
 
 
 def get_for(session, record: Record, att_id) -> Attachment:

@@ -70,8 +70,7 @@ def _check_request() -> None:
         for key, value in request.form.items(multi=True):
             check_text(key)
             check_text(value)
-        for upload in request.files.values():
-            check_text(upload.filename or "")
+        # File names are cleaned where files are stored (attachments.clean_filename).
     elif request.is_json:
         raw = request.get_data(cache=True)
         if raw:
