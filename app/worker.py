@@ -32,10 +32,19 @@ class Task:
     run: Callable  # run(app) -> dict | None, inside an application context
 
 
-def deliver_outbox(app):
+def deliver_outbox(app, batch: int = 100, max_batches: int = 50):
+    """Everything due, a batch (one transaction) at a time: a notice to every enterprise goes
+    out in one pass, not 100 per period."""
     from app.engine.notify import deliver_pending
 
-    return deliver_pending(app.appbuilder.session)
+    total = {"sent": 0, "retry": 0, "failed": 0}
+    for _ in range(max_batches):
+        counts = deliver_pending(app.appbuilder.session, limit=batch)
+        for key, n in counts.items():
+            total[key] = total.get(key, 0) + n
+        if sum(counts.values()) < batch:
+            break
+    return total
 
 
 def tasks(app) -> list[Task]:

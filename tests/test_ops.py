@@ -11,7 +11,7 @@ import sys
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import create_engine, func, select, text, update
 
 from app.engine.notify import OutboxMessage
 
@@ -249,6 +249,21 @@ def test_the_worker_delivers_queued_notices(app, db):
     result = app.test_cli_runner().invoke(args=["app", "worker", "--once"])
     assert result.exit_code == 0, result.output
     assert db.get(OutboxMessage, msg_id).status == "sent"
+
+
+def test_the_worker_sends_a_notice_to_many_in_one_pass(app, db):
+    with app.app_context():
+        from app import db as _db
+        from app.engine import notify
+
+        for i in range(250):  # more than one batch
+            notify.queue(_db.session, "sms", f"139{i:08d}", "", "年度报告提交通知")
+        _db.session.commit()
+        _db.session.remove()
+    result = app.test_cli_runner().invoke(args=["app", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert db.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.channel == "sms", OutboxMessage.status == "sent")) == 250
 
 
 @pytest.mark.skipif(not PG_URL, reason="row locks: PostgreSQL only (SQLite has one writer)")
