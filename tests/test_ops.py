@@ -236,6 +236,31 @@ def test_metrics_count_latency_sql_login_failures_and_the_queue(app, browser, ap
         ("backoffice_login_failures_total", (("channel", "form"),))]
 
 
+# --- static files --------------------------------------------------------------------------------
+def test_browsers_keep_the_releases_css_and_javascript(db_url):
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "TESTING": True,
+                      "STATIC_MAX_AGE": 3600})
+    client = app.test_client()
+    html = client.get("/login/").get_data(as_text=True)
+    links = set(re.findall(r'(?:href|src)="([^"]+\.(?:css|js)(?:\?[^"]*)?)"', html))
+    assert len(links) >= 15 and all(re.search(r"\?v=[0-9a-f]{12}$", u) for u in links), links
+    engine_css = next(u for u in links if u.startswith("/assets/engine.css"))
+    resp = client.get(engine_css)
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "public, max-age=3600"
+    # the same file asked without the release's stamp (or with an old one) is revalidated
+    for url in ("/assets/engine.css", "/assets/engine.css?v=000000000000"):
+        assert client.get(url).headers["Cache-Control"] == "no-cache"
+
+
+def test_in_development_css_and_javascript_are_revalidated_on_every_page(app):
+    client = app.test_client()
+    html = client.get("/login/").get_data(as_text=True)
+    assert '/assets/engine.css"' in html
+    assert client.get("/assets/engine.css").headers["Cache-Control"] == "no-cache"
+
+
 # --- the job worker ----------------------------------------------------------------------------
 def test_the_worker_delivers_queued_notices(app, db):
     with app.app_context():
