@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 BASE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -128,12 +127,7 @@ def main(argv=None) -> None:
             from app import db
 
             db.engine.dispose()
-        started = time.monotonic()
-        code = serve_gunicorn(args.host, args.port)
-        if code and time.monotonic() - started < 5:
-            print("  gunicorn could not start (see above); ./bin/start --dev serves with "
-                  "Flask's development server", file=sys.stderr)
-        raise SystemExit(code)
+        raise SystemExit(serve_gunicorn(args.host, args.port))
     else:
         print("  gunicorn does not run on this system: serving with the development server")
         serve_dev(app, args.host, args.port, reload=False)

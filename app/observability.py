@@ -444,10 +444,12 @@ def _handle_http_error(e: HTTPException):
             db.session.rollback()
         except Exception:  # noqa: BLE001
             pass
+    if e.response is not None:  # abort(response): the view chose its answer
+        return e.response
     message = _error_message(e)
     rid = request_id()
-    headers = dict(e.get_headers()) if e.code == 405 else {}
-    headers.pop("Content-Type", None)
+    # Allow (405), WWW-Authenticate (401), Retry-After (429, 503) … stay with the answer
+    headers = {k: v for k, v in e.get_headers() if k.lower() != "content-type"}
     if request.path.startswith("/api/") or (
             request.accept_mimetypes.best_match(["text/html", "application/json"])
             == "application/json"):
