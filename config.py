@@ -4,15 +4,37 @@ Everything that differs between a laptop and production comes from the environme
 
 DATABASE_URL   SQLAlchemy URL; default: SQLite file instance/backoffice.db. PostgreSQL is the
                production database (postgresql://… is accepted and mapped to psycopg 3).
-SECRET_KEY     required in production (APP_ENV=production); a development key otherwise.
+SECRET_KEY     required in production (APP_ENV=production, at least 32 characters); a
+               development key otherwise.
 APP_ENV        "development" (default) or "production". Production never creates demo data.
-PORT           where run.py serves (default 5000).
+HOST, PORT     where ./bin/start and the web service listen (default 127.0.0.1:5000).
+REDIS_URL      Redis of the job queue (optional); /readyz checks it when set.
+METRICS_TOKEN  bearer token Prometheus sends to /metrics (at least 16 characters); without it
+               /metrics answers signed-in administrators (管理员) only.
+LOG_FORMAT     "json" (default in production: one JSON object a line) or "text".
+LOG_LEVEL      default INFO.
+STATIC_MAX_AGE seconds browsers keep the CSS and JavaScript (default 7 days in production, 0 in
+               development); their URLs carry the release's stamp (?v=…).
 SMTP_HOST, SMTP_PORT, SMTP_FROM   e-mail sender for notifications (optional).
-REDIS_URL      optional: login-throttle counters in Redis instead of the database.
+REDIS_URL      also keeps the login-throttle counters (instead of the database) when set.
 PROXY_FIX_X_FOR   number of proxies in front of the app whose X-Forwarded-For/-Proto are
                trusted (default 0): the per-address throttle then sees the client's address.
 SECRET_KEY_FALLBACKS   comma-separated former keys still accepted for session cookies while
                a new SECRET_KEY is rolled out.
+
+Database connections (PostgreSQL; SQLAlchemy's QueuePool, one pool per web process):
+DB_POOL_SIZE          connections each process keeps open (default 5)
+DB_MAX_OVERFLOW       extra connections a process may open under a burst (default 10)
+DB_POOL_TIMEOUT       seconds a request waits for a free connection before failing (default 30)
+DB_POOL_RECYCLE       seconds after which a connection is replaced (default 1800)
+DB_POOL_PRE_PING      1 (default): test a connection before use, so a restarted or failed-over
+                      server costs no failed request
+DB_CONNECT_TIMEOUT    seconds to wait for the server when connecting (default 5)
+A machine holds at most processes × (DB_POOL_SIZE + DB_MAX_OVERFLOW) connections; the sum over
+all machines (web and worker) must stay under the server's max_connections (docs/scaling.md).
+
+Every setting is checked when the application starts (app/settings.py): a production start
+with a missing SECRET_KEY, a SQLite database or debug mode refuses with the list of problems.
 """
 
 import os
@@ -23,6 +45,19 @@ BASE_DIR = os.path.abspath(os.path.dirname(__file__))
 INSTANCE_DIR = os.path.join(BASE_DIR, "instance")
 
 APP_ENV = os.environ.get("APP_ENV", "development")
+# Settings that could not be read; app/settings.py refuses to start with them listed.
+SETTINGS_PROBLEMS: list[str] = []
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        SETTINGS_PROBLEMS.append(f"{name}={raw!r} is not a whole number")
+        return default
 
 
 def database_url() -> str:
@@ -39,10 +74,26 @@ def database_url() -> str:
 SQLALCHEMY_DATABASE_URI = database_url()
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
-SECRET_KEY = os.environ.get("SECRET_KEY") or "development-only-secret-key-change-me-in-production"
-if APP_ENV == "production" and SECRET_KEY == "development-only-secret-key-change-me-in-production":
-    raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+DB_POOL_SIZE = _int_env("DB_POOL_SIZE", 5)
+DB_MAX_OVERFLOW = _int_env("DB_MAX_OVERFLOW", 10)
+DB_POOL_TIMEOUT = _int_env("DB_POOL_TIMEOUT", 30)
+DB_POOL_RECYCLE = _int_env("DB_POOL_RECYCLE", 1800)
+DB_POOL_PRE_PING = os.environ.get("DB_POOL_PRE_PING", "1").strip().lower() not in ("0", "false", "no")
+DB_CONNECT_TIMEOUT = _int_env("DB_CONNECT_TIMEOUT", 5)
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-in-production"
+SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 SECRET_KEY_FALLBACKS = [k for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if k]
+
+# --- Operations (app/observability.py) -----------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL") or None
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or ("json" if APP_ENV == "production" else "text")
+LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"
+WORKER_INTERVAL = _int_env("WORKER_INTERVAL", 10)  # seconds between two passes of the worker
+# Seconds browsers keep the CSS and JavaScript (linked with ?v=<release stamp>); 0: they ask
+# again on every page, as a developer editing them wants.
+STATIC_MAX_AGE = _int_env("STATIC_MAX_AGE", 7 * 24 * 3600 if APP_ENV == "production" else 0)
 
 APP_NAME = "国际贸易单一窗口 · 业务管理后台"
 APP_THEME = ""
@@ -70,14 +121,13 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # None: Secure cookies and HSTS exactly when APP_ENV=production (served over HTTPS).
 SESSION_COOKIE_SECURE = None
 SECURITY_HSTS = None
-PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+PROXY_FIX_X_FOR = _int_env("PROXY_FIX_X_FOR", 0)
 
 # Login throttling (app.throttle): counters in the database, or in Redis with REDIS_URL.
 AUTH_LOCKOUT_ATTEMPTS = 5        # failures of one account …
 AUTH_LOCKOUT_MINUTES = 15        # … within this time lock it for this time
 AUTH_ADDRESS_ATTEMPTS = 20       # failures from one address …
 AUTH_ADDRESS_LOCK_MINUTES = 5    # … within this time refuse it for this time
-REDIS_URL = os.environ.get("REDIS_URL") or None
 
 # --- Languages (Babel) -------------------------------------------------------------------
 # Key zh_CN: FAB (ships "zh") and Flask-Admin (ships "zh_Hans_CN") both come up in Chinese.
@@ -104,7 +154,7 @@ CUSTOMS_EXCHANGE_DIR = os.environ.get(
 )
 
 SMTP_HOST = os.environ.get("SMTP_HOST")
-SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+SMTP_PORT = _int_env("SMTP_PORT", 25)
 SMTP_FROM = os.environ.get("SMTP_FROM", "noreply@singlewindow.local")
 NOTIFY_SENDERS = {
     "email": "app.engine.notify.SmtpSender",

@@ -26,11 +26,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_object("config")
     if overrides:
         app.config.update(overrides)
+    from app import observability, settings
+
+    settings.validate(app)  # refuses a production start with a missing key, SQLite, debug …
     _security_settings(app)
+    observability.install(app)  # request ids, JSON logs, metrics, /healthz, /readyz, errors
     os.makedirs(app.config.get("INSTANCE_DIR", os.path.join(BASE_DIR, "instance")),
                 exist_ok=True)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", observability.engine_options(app.config))
     app.jinja_loader = ChoiceLoader([
         app.jinja_loader,
         PrefixLoader({"reports": FileSystemLoader(app.config["REPORTS_DIR"])}),

@@ -4,7 +4,9 @@
     flask app sync-security     roles and FAB permissions
     flask app load-codelists    code lists from data/codelists/
     flask app demo              demo organisations, users and records (refused in production)
-    flask app deliver           send queued e-mail / SMS notifications
+    flask app setup             migrations, roles, code lists (the production set-up; no demo)
+    flask app worker            the job worker: delivers queued e-mail / SMS until stopped
+    flask app deliver           send queued e-mail / SMS notifications once
     flask app reindex           rebuild the contains-search index
     flask app set-password USER set a user's password (asked twice, checked by the policy)
 """
@@ -15,6 +17,7 @@ import os
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from flask_appbuilder.security.sqla.models import PermissionView
 
 from app.engine import codelists
@@ -82,7 +85,7 @@ def setup_database(app, *, demo: bool) -> list[tuple[str, str, str]]:
 
 
 def register_cli(app) -> None:
-    group = click.Group("app", help="Backoffice set-up and maintenance.")
+    group = AppGroup("app", help="Backoffice set-up and maintenance.")
 
     @group.command("sync-security")
     def _sync():
@@ -102,6 +105,22 @@ def register_cli(app) -> None:
 
         for username, role, org in load_demo(current_app.appbuilder.session):
             click.echo(f"{username:14} {role:6} {org}")
+
+    @group.command("setup")
+    def _setup():
+        """Migrate, synchronise roles and load code lists (never the demo)."""
+        setup_database(current_app._get_current_object(), demo=False)
+        click.echo("database set up")
+
+    @group.command("worker")
+    @click.option("--once", is_flag=True, help="one pass over the tasks, then exit")
+    def _worker(once):
+        """The job worker (notification outbox); stops on SIGTERM or Ctrl-C."""
+        from app import worker
+
+        failures = worker.run(current_app._get_current_object(), once=once)
+        if once and failures:
+            raise SystemExit(1)
 
     @group.command("deliver")
     def _deliver():

@@ -4,13 +4,16 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from app.observability import owns_logging
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Interpret the config file for Python logging, unless the application configured it (its JSON
+# or text lines, with the request id) before running the migrations.
+if not owns_logging():
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

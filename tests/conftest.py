@@ -267,3 +267,28 @@ def user(chromium, live):
     yield make
     for tab in tabs:
         tab.close()
+
+
+# --- an empty PostgreSQL database of its own -------------------------------------------------
+# Production refuses SQLite, so production set-ups are tested on PostgreSQL in both runs of the
+# suite: the server of TEST_DATABASE_URL, or the local one.
+LOCAL_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def scratch_pg():
+    """The URL (postgresql://…) of a new, empty database, dropped afterwards."""
+    base = make_url((PG_URL or LOCAL_PG_URL).replace("postgresql://", "postgresql+psycopg://", 1))
+    eng = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"swb_s_{uuid.uuid4().hex[:8]}"
+    try:
+        with eng.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as e:  # noqa: BLE001
+        eng.dispose()
+        pytest.skip(f"no PostgreSQL server at {base.host}:{base.port}: {type(e).__name__}")
+    yield base.set(database=name).render_as_string(hide_password=False).replace(
+        "postgresql+psycopg://", "postgresql://", 1)
+    with eng.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    eng.dispose()

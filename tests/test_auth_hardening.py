@@ -395,25 +395,40 @@ def test_signing_out_does_not_cost_a_page_request_more_sql(browser, app):
     assert not any("FROM ab_user" in s for s in statements), statements
 
 
-def test_the_session_cookie_is_secure_in_production(db_url):
+def _session_cookie(app, *, sign_in: bool) -> str:
+    c = app.test_client()
+    page = c.get("/login/")
+    if not sign_in:
+        return page.headers["Set-Cookie"]
+    token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
+    resp = c.post("/login/", data={"username": "enterprise1", "password": PASSWORD,
+                                   "csrf_token": token})
+    return resp.headers["Set-Cookie"]
+
+
+def _dispose(app):
+    with app.app_context():
+        from app import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_session_cookie_is_secure_in_production(db_url, scratch_pg):
+    """Production (which refuses SQLite and TESTING) sets the cookie Secure from its first
+    answer; development does not."""
     from app import create_app
 
-    for env, secure in (("production", True), ("development", False)):
-        app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "TESTING": True,
-                          "APP_ENV": env, "SERVER_NAME": "localhost"})
-        c = app.test_client()
-        page = c.get("/login/")
-        token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
-        resp = c.post("/login/", data={"username": "enterprise1", "password": PASSWORD,
-                                       "csrf_token": token})
-        cookie = resp.headers["Set-Cookie"]
-        assert ("; Secure" in cookie) is secure, cookie
-        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
-        with app.app_context():
-            from app import db
-
-            db.session.remove()
-            db.engine.dispose()
+    prod = create_app({"SQLALCHEMY_DATABASE_URI": scratch_pg, "APP_ENV": "production",
+                       "SECRET_KEY": "s" * 48, "SERVER_NAME": "localhost"})
+    cookie = _session_cookie(prod, sign_in=False)
+    assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
+    _dispose(prod)
+    dev = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "TESTING": True,
+                      "APP_ENV": "development", "SERVER_NAME": "localhost"})
+    cookie = _session_cookie(dev, sign_in=True)
+    assert "; Secure" not in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    _dispose(dev)
 
 
 @pytest.mark.browser

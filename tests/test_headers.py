@@ -64,10 +64,11 @@ def test_every_kind_of_response_carries_the_headers(app, browser, api, db):
     assert responses["download"].status_code == 200
 
 
-def test_hsts_only_in_production(db_url):
+def test_hsts_only_in_production(scratch_pg):
     from app import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "TESTING": True,
+    # production refuses SQLite and TESTING: an empty PostgreSQL database serves the login page
+    app = create_app({"SQLALCHEMY_DATABASE_URI": scratch_pg, "SECRET_KEY": "s" * 48,
                       "APP_ENV": "production", "SERVER_NAME": "localhost"})
     resp = app.test_client().get("/login/")
     assert resp.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"

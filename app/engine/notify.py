@@ -187,11 +187,15 @@ MAX_ATTEMPTS = 10
 
 
 def deliver_pending(session, limit: int = 100) -> dict[str, int]:
-    """Send what is due; a failure is retried later with exponential back-off."""
+    """Send what is due; a failure is retried later with exponential back-off.
+
+    The rows are taken with FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite has one writer anyway):
+    workers running side by side each send different messages, never the same one twice."""
     due = session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now())
         .order_by(OutboxMessage.id).limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     counts = {"sent": 0, "retry": 0, "failed": 0}
     for msg in due:

@@ -1,0 +1,94 @@
+"""The job worker: the background work of the backoffice, in a process of its own.
+
+    flask --app app:create_app app worker          run until SIGTERM / Ctrl-C
+    flask --app app:create_app app worker --once   one pass, then exit (cron, tests)
+
+Today its one task is the notification outbox (e-mail / SMS written in the business
+transaction, delivered here and retried with back-off while a sender is down).  A task is a
+name, a period and a function of the app; work that arrives through a queue (RQ on Redis, when
+``REDIS_URL`` is set) joins as one more task that takes what is queued, so the compose file's
+``worker`` service and ``deploy/run-services`` need no change for it.
+
+Several workers may run at once (on one machine or several): each pass takes the outbox rows it
+sends with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so no notice goes out twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger("backoffice.worker")
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    period: float  # seconds between two runs
+    run: Callable  # run(app) -> dict | None, inside an application context
+
+
+def deliver_outbox(app, batch: int = 100, max_batches: int = 50):
+    """Everything due, a batch (one transaction) at a time: a notice to every enterprise goes
+    out in one pass, not 100 per period."""
+    from app.engine.notify import deliver_pending
+
+    total = {"sent": 0, "retry": 0, "failed": 0}
+    for _ in range(max_batches):
+        counts = deliver_pending(app.appbuilder.session, limit=batch)
+        for key, n in counts.items():
+            total[key] = total.get(key, 0) + n
+        if sum(counts.values()) < batch:
+            break
+    return total
+
+
+def tasks(app) -> list[Task]:
+    period = float(app.config.get("WORKER_INTERVAL", 10))
+    return [Task("outbox", period, deliver_outbox)]
+
+
+def run_once(app, task: Task) -> bool:
+    """One run of ``task``; a failure is logged and the worker goes on (the outbox retries)."""
+    started = time.perf_counter()
+    with app.app_context():
+        try:
+            result = task.run(app)
+        except Exception:  # noqa: BLE001 - keep the worker alive
+            log.exception("task %s failed", task.name, extra={"task": task.name})
+            app.appbuilder.session.rollback()
+            return False
+        finally:
+            app.appbuilder.session.remove()
+    if result and any(result.values()):
+        log.info("task %s: %s", task.name, result,
+                 extra={"task": task.name, "result": result,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+    return True
+
+
+def run(app, *, once: bool = False, stop: threading.Event | None = None) -> int:
+    """Run every task at its period until ``stop`` is set (SIGTERM and SIGINT set it)."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    plan = tasks(app)
+    log.info("worker started: %s", ", ".join(t.name for t in plan))
+    due = {t.name: 0.0 for t in plan}
+    failures = 0
+    while not stop.is_set():
+        now = time.monotonic()
+        for task in plan:
+            if due[task.name] <= now and not stop.is_set():
+                failures += 0 if run_once(app, task) else 1
+                due[task.name] = time.monotonic() + task.period
+        if once:
+            break
+        stop.wait(max(0.1, min(due.values()) - time.monotonic()))
+    log.info("worker stopped")
+    return failures
