@@ -48,7 +48,6 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     import models  # noqa: F401 - registers every record type
     from app.security import SecurityManager
-    from views import MENUS, register_all
     from views.home import HomeView
 
     appbuilder = AppBuilder(security_manager_class=SecurityManager, indexview=HomeView,
@@ -61,7 +60,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         from app.engine.views import EngineUtilView
 
         appbuilder.add_view_no_menu(EngineUtilView)
-        register_all(appbuilder, MENUS)
+        from app.engine.registration import register
+
+        register(appbuilder)
         from app.admin_console import init_admin
 
         init_admin(app, db)

@@ -1,7 +1,7 @@
-"""Every record type of the product: the shared base plus one module per system."""
+"""Every record type of the product: the shared base, then one module per system of the single
+window, each found and imported here (app/engine/discovery.py) — a new module is a new system."""
 
 from app.engine import change_requests, notify  # noqa: F401 - engine tables (公告消息, 变更)
+from app.engine.discovery import import_modules
 
-from . import base, codelists, me_licence, used_me  # noqa: F401
-
-__all__ = ["base", "codelists", "me_licence", "used_me"]
+__all__ = import_modules(__name__, __path__, first=("base", "codelists"))

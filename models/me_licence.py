@@ -27,14 +27,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.engine import (
     ADMIN,
     ALL,
-    ANY,
     COMMERCE,
-    COPY,
     CUSTOMS,
     ENTERPRISE,
     SAVE,
     AttachmentSlot,
     ChildRecord,
+    Group,
     Input,
     Numbering,
     Own,
@@ -46,6 +45,7 @@ from app.engine import (
     Search,
     Section,
     State,
+    System,
     Transition,
     Where,
     Workflow,
@@ -53,6 +53,7 @@ from app.engine import (
     delete_transition,
     field,
     numeric,
+    review_flow,
     validators,
     workflow_state,
 )
@@ -63,7 +64,9 @@ from app.engine.memo import memo
 from app.engine.notify import notify_org
 from models.base import Organisation, usd_rate
 
-SYSTEM = _l("机电产品进口单证")
+SYSTEM = System("me_licence", _l("机电产品进口单证"), icon="fa-cogs", order=90, groups=[
+    Group("me", _l("机电产品进口单证"), "fa-cogs"),
+])
 MB = 1024 * 1024
 
 ZERO = decimal.Decimal(0)
@@ -97,9 +100,7 @@ class MeProduct(Record):
     class Meta:
         label = _l("商品列表")
         resource = "me_product"
-        system = SYSTEM
-        menu = (SYSTEM, _l("商品列表"))
-        icon = "fa-list"
+        menu = SYSTEM.menu("me", _l("商品列表"), order=4)
         scope = {ENTERPRISE: ALL, COMMERCE: ALL, CUSTOMS: ALL, ADMIN: ALL}
         create_roles = (COMMERCE, ADMIN)
         list_columns = ["hs_code", "name", "unit", "category", "year"]
@@ -180,33 +181,18 @@ def _account_matches(filing, ctx):
     return None
 
 
-FILING_FLOW = Workflow(
-    states=[
-        State("draft", lazy_pgettext("状态", "暂存"), initial=True),
-        State("under_review", lazy_pgettext("状态", "待审批"), style="info"),
-        State("approved", lazy_pgettext("状态", "已备案"), style="success"),
-        State("returned", lazy_pgettext("状态", "退回"), style="danger"),
-    ],
-    transitions=[
-        Transition("save", _l("暂存"), ["draft", "returned"], roles=[ENTERPRISE], kind=SAVE),
-        Transition("declare", _l("申报"), ["draft", "returned"], "under_review",
-                   roles=[ENTERPRISE], check_required=True, saves_form=True,
-                   effects=[_stamp_declared], todo=["returned"],
-                   confirm=_l("申报即意味着您的数据将向相关业务主管部门进行发送，并等待其审批。是否申报？"),
-                   success=_l("申报成功")),
-        Transition("bind", _l("获取商务部备案信息"), ["draft", "returned"], "approved",
-                   roles=[ENTERPRISE], conditions=[_account_matches], effects=[_bind_account],
-                   inputs=[Input("account", _l("机电系统账户"), String(30), required=True),
-                           Input("password", _l("账户密码"), String(100), required=True,
-                                 widget="password", secret=True)],
-                   success=_l("绑定成功"), style="default"),
-        Transition("approve", _l("审批通过"), ["under_review"], "approved", roles=[COMMERCE],
-                   opinion="optional", opinion_label=_l("审批意见"), effects=[_issue_me_account],
-                   todo=True, batch=True, style="success"),
-        Transition("return", _l("退回"), ["under_review"], "returned", roles=[COMMERCE],
-                   opinion="required", opinion_label=_l("审批意见"),
-                   effects=[_notify_filing_returned], todo=True, style="danger"),
-    ],
+FILING_FLOW = review_flow(
+    ENTERPRISE, COMMERCE,
+    under_review=lazy_pgettext("状态", "待审批"), approved=lazy_pgettext("状态", "已备案"),
+    submit_effects=[_stamp_declared], approve_effects=[_issue_me_account], approve_batch=True,
+    return_effects=[_notify_filing_returned],
+    submit_confirm=_l("申报即意味着您的数据将向相关业务主管部门进行发送，并等待其审批。是否申报？"),
+    extra=[Transition("bind", _l("获取商务部备案信息"), ["draft", "returned"], "approved",
+                      roles=[ENTERPRISE], conditions=[_account_matches], effects=[_bind_account],
+                      inputs=[Input("account", _l("机电系统账户"), String(30), required=True),
+                              Input("password", _l("账户密码"), String(100), required=True,
+                                    widget="password", secret=True)],
+                      success=_l("绑定成功"), style="default")],
 )
 
 
@@ -255,9 +241,7 @@ class MeEnterpriseFiling(Record):
     class Meta:
         label = _l("企业信息备案")
         resource = "me_enterprise_filing"
-        system = SYSTEM
-        menu = (SYSTEM, _l("企业信息备案"))
-        icon = "fa-building"
+        menu = SYSTEM.menu("me", _l("企业信息备案"), order=1)
         owner = "company_id"
         singleton_per_owner = True
         scope = {
@@ -299,7 +283,7 @@ class MeAccount(Record):
     class Meta:
         label = _l("机电系统账户")
         resource = "me_account"
-        system = SYSTEM
+        menu = SYSTEM.menu("me", _l("机电系统账户"), roles=(ADMIN,), order=8)
         scope = {COMMERCE: ALL, ADMIN: ALL}
         create_roles = (COMMERCE, ADMIN)
         list_columns = ["account", "company_name", "uscc", "office", "registered_at"]
@@ -458,33 +442,14 @@ def _licence_office(app) -> dict:
     return {"office": office or "00"}
 
 
-LICENCE_FLOW = Workflow(
-    states=[
-        State("draft", lazy_pgettext("状态", "暂存"), initial=True),
-        State("under_review", lazy_pgettext("状态", "审批中"), style="info"),
-        State("approved", lazy_pgettext("状态", "审批通过"), style="success"),
-        State("returned", lazy_pgettext("状态", "退回"), style="danger"),
-    ],
-    transitions=[
-        Transition("save", _l("暂存"), ["draft", "returned"], roles=[ENTERPRISE], kind=SAVE),
-        Transition("declare", _l("申报"), ["draft", "returned"], "under_review",
-                   roles=[ENTERPRISE], batch=True, check_required=True, saves_form=True,
-                   conditions=[_has_goods, _filing_approved, _rate_known],
-                   effects=[_stamp_declared], todo=["returned"], success=_l("申报成功"),
-                   confirm=_l("申报即意味着您的数据将向相关业务主管部门进行发送，并等待其审批。是否申报？")),
-        Transition("withdraw", _l("撤回"), ["under_review"], "draft", roles=[ENTERPRISE],
-                   confirm=_l("撤回后单证状态变为暂存，可修改、删除、再次申报。是否撤回？"),
-                   success=_l("撤回成功"), style="warning"),
-        Transition("approve", _l("审批通过"), ["under_review"], "approved", roles=[COMMERCE],
-                   opinion="optional", opinion_label=_l("审批意见"), effects=[_approve_licence],
-                   todo=True, batch=True, success=_l("已审批通过"), style="success"),
-        Transition("return", _l("退回"), ["under_review"], "returned", roles=[COMMERCE],
-                   opinion="required", opinion_label=_l("审批意见"), effects=[_notify_returned],
-                   todo=True, success=_l("已退回"), style="danger"),
-        Transition("copy", _l("复制"), ANY, roles=[ENTERPRISE], kind=COPY,
-                   confirm=_l("是否确认复制一份新单证？"), style="default"),
-        delete_transition(["draft", "returned"], [ENTERPRISE]),
-    ],
+LICENCE_FLOW = review_flow(
+    ENTERPRISE, COMMERCE, submit_batch=True,
+    submit_conditions=[_has_goods, _filing_approved, _rate_known],
+    submit_effects=[_stamp_declared],
+    submit_confirm=_l("申报即意味着您的数据将向相关业务主管部门进行发送，并等待其审批。是否申报？"),
+    approve_effects=[_approve_licence], approve_batch=True, return_effects=[_notify_returned],
+    withdraw=True, withdraw_confirm=_l("撤回后单证状态变为暂存，可修改、删除、再次申报。是否撤回？"),
+    copy=True, delete=True,
 )
 
 
@@ -584,9 +549,8 @@ class LicenceApplication(Record):
         label = _l("机电产品进口单证申请")
         list_label = _l("机电产品进口单证列表")
         resource = "me_licence_application"
-        system = SYSTEM
-        menu = (SYSTEM, _l("机电产品进口单证列表"))
-        icon = "fa-file-signature"
+        menu = [SYSTEM.menu("me", _l("机电产品进口单证申请"), target="new", order=2),
+                SYSTEM.menu("me", _l("机电产品进口单证列表"), order=3)]
         owner = "company_id"
         scope = {
             ENTERPRISE: Own("company_id"),
@@ -638,12 +602,14 @@ class LicenceApplication(Record):
                             "approved_at", "valid_until", "customs_status", "customs_sent_at"],
                    search=[Search("licence_no", "exact"), Search("application_no", "exact"),
                            Search("customs_status"), Search("approved_at", "range")],
-                   where=lambda m: m.status == "approved"),
+                   where=lambda m: m.status == "approved",
+                   menu=SYSTEM.menu("me", order=5)),
             Screen("quota", _l("报关余量查询"),
                    columns=["licence_no", "goods_names", "total_qty", "cleared_qty",
                             "remaining_qty", "clearance_count", "valid_until"],
                    search=[Search("licence_no", "exact")],
-                   where=lambda m: (m.status == "approved") & (m.batch_mode == "0")),
+                   where=lambda m: (m.status == "approved") & (m.batch_mode == "0"),
+                   menu=SYSTEM.menu("me", order=6)),
         ]
 
 
@@ -842,9 +808,7 @@ class MeClearance(Record):
     class Meta:
         label = _l("结关数据")
         resource = "me_clearance"
-        system = SYSTEM
-        menu = (SYSTEM, _l("结关数据查询"))
-        icon = "fa-truck"
+        menu = SYSTEM.menu("me", _l("结关数据查询"), order=7)
         scope = {
             ENTERPRISE: Own("company_id"),
             CUSTOMS: ALL,

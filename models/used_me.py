@@ -39,6 +39,7 @@ from app.engine import (
     SAVE,
     AttachmentSlot,
     ChildRecord,
+    Group,
     Input,
     Numbering,
     Own,
@@ -48,6 +49,7 @@ from app.engine import (
     Search,
     Section,
     State,
+    System,
     Transition,
     Where,
     Workflow,
@@ -69,7 +71,16 @@ from app.engine.record import session_for
 from models.base import INSTITUTION as INSTITUTION_KIND
 from models.base import Organisation
 
-SYSTEM = _l("进口旧机电产品装运前检验监督管理")
+SYSTEM = System("used_me", _l("进口旧机电产品装运前检验监督管理"), icon="fa-recycle", order=20,
+                groups=[
+                    Group("public", _l("公共查询"), "fa-search"),
+                    Group("filing", _l("备案管理"), "fa-id-card"),
+                    Group("business", _l("业务管理"), "fa-briefcase"),
+                    Group("quality", _l("质量反馈"), "fa-comment-dots"),
+                    Group("supervision", _l("监督检查"), "fa-clipboard-check"),
+                    Group("disposal", _l("处置反馈"), "fa-gavel"),
+                    Group("annual", _l("年度报告"), "fa-book"),
+                ])
 MB = 1024 * 1024
 ZERO = decimal.Decimal(0)
 
@@ -117,7 +128,7 @@ class UeBusinessRule(Record):
         label = _l("旧机电业务规则")
         list_label = _l("旧机电业务规则查询")
         resource = "ue_business_rule"
-        system = SYSTEM
+        menu = SYSTEM.menu("public", _l("旧机电业务规则查询"), order=1)
         scope = {r: ALL for r in ANY_ROLE}
         create_roles = (CUSTOMS, ADMIN)
         list_columns = ["hs_code", "name", "measure", "basis"]
@@ -141,7 +152,7 @@ class Regulation(Record):
         label = _l("法规及政策")
         list_label = _l("法规及政策查询")
         resource = "regulation"
-        system = SYSTEM
+        menu = SYSTEM.menu("public", _l("法规及政策查询"), order=3)
         scope = {r: ALL for r in ANY_ROLE}
         create_roles = (CUSTOMS, ADMIN)
         list_columns = ["title", "doc_no", "issuer", "published_on"]
@@ -425,7 +436,7 @@ class UeInstitutionFiling(Record):
     class Meta:
         label = _l("备案申请")
         resource = "ue_institution_filing"
-        system = SYSTEM
+        menu = SYSTEM.menu("filing", _l("备案申请"))
         owner = "institution_id"
         scope = {
             INSTITUTION: Own("institution_id"),
@@ -461,7 +472,8 @@ class UeInstitutionFiling(Record):
                             "disposal_until"],
                    search=[Search("name_cn", "contains"), Search("cert_no", "exact")],
                    where=lambda m: m.status.in_(FILED_STATES),
-                   scope={r: ALL for r in ANY_ROLE}, detail=False),
+                   scope={r: ALL for r in ANY_ROLE}, detail=False,
+                   menu=SYSTEM.menu("public", order=2)),
         ]
 
 
@@ -678,7 +690,7 @@ class UeEntrustment(Record):
     class Meta:
         label = _l("业务委托")
         resource = "ue_entrustment"
-        system = SYSTEM
+        menu = SYSTEM.menu("business", _l("业务委托"), roles=(ENTERPRISE, CUSTOMS, ADMIN), order=1)
         owner = "company_id"
         scope = {
             ENTERPRISE: Own("company_id"),
@@ -724,7 +736,8 @@ class UeEntrustment(Record):
                             "entrusted_at"],
                    search=[Search("entrust_no", "exact"), Search("company_name", "contains"),
                            Search("status"), Search("entrusted_at", "range")],
-                   roles=(INSTITUTION, CUSTOMS)),
+                   roles=(INSTITUTION, CUSTOMS),
+                   menu=SYSTEM.menu("business", roles=(INSTITUTION,), order=2)),
         ]
 
 
@@ -825,7 +838,7 @@ class UeQualityIssue(Record):
     class Meta:
         label = _l("工作质量问题反馈")
         resource = "ue_quality_issue"
-        system = SYSTEM
+        menu = SYSTEM.menu("quality", _l("工作质量问题反馈"))
         scope = _addressed()
         create_roles = (CUSTOMS,)
         editable = {"draft": (CUSTOMS,)}
@@ -928,7 +941,7 @@ class UeSupervisionCheck(Record):
         label = _l("监督检查")
         list_label = _l("监督检查反馈")
         resource = "ue_supervision_check"
-        system = SYSTEM
+        menu = SYSTEM.menu("supervision", _l("监督检查反馈"))
         scope = _addressed()
         create_roles = (CUSTOMS,)
         editable = {"draft": (CUSTOMS,)}
@@ -1068,7 +1081,7 @@ class UeDisposal(Record):
         label = _l("处置")
         list_label = _l("处置反馈")
         resource = "ue_disposal"
-        system = SYSTEM
+        menu = SYSTEM.menu("disposal", _l("处置反馈"))
         scope = _addressed()
         create_roles = (CUSTOMS,)
         editable = {"draft": (CUSTOMS,)}
@@ -1164,7 +1177,7 @@ class UeAnnualReport(Record):
         label = _l("年度报告")
         list_label = _l("年度工作报告")
         resource = "ue_annual_report"
-        system = SYSTEM
+        menu = SYSTEM.menu("annual", _l("年度工作报告"))
         scope = _addressed()
         create_roles = (CUSTOMS,)
         editable = {"draft": (CUSTOMS,)}

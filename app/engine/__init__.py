@@ -19,6 +19,7 @@ from .fields import (
     field,
     numeric,
 )
+from .menus import Group, System
 from .numbering import Numbering
 from .policy import (
     ADMIN,
@@ -46,14 +47,15 @@ from .workflow import (
     Transition,
     Workflow,
     delete_transition,
+    review_flow,
     workflow_state,
 )
 
 __all__ = [
     "ADMIN", "ALL", "ANY", "APPLY_CHANGE", "COMMERCE", "COPY", "CUSTOMS", "DELETE",
-    "DISCARD_CHANGE", "ENTERPRISE", "INSTITUTION", "PROPOSE", "SAVE", "STATE", "AttachmentSlot", "ChildRecord", "Input", "Numbering", "Own", "Picker",
-    "Print", "Record", "Refused", "Related", "Screen", "Search", "Section", "State",
+    "DISCARD_CHANGE", "ENTERPRISE", "INSTITUTION", "PROPOSE", "SAVE", "STATE",
+    "AttachmentSlot", "ChildRecord", "Group", "Input", "Numbering", "Own", "Picker", "Print",
+    "Record", "Refused", "Related", "Screen", "Search", "Section", "State", "System",
     "Transition", "Where", "Workflow", "children", "delete_transition", "field", "now",
-    "numeric", "validators",
-    "workflow_state",
+    "numeric", "review_flow", "validators", "workflow_state",
 ]

@@ -33,6 +33,7 @@ from sqlalchemy.orm import mapped_column
 from . import policy
 from .fields import Search, field
 from .i18n import lazy_gettext as _l
+from .menus import Group, System
 from .policy import Where
 from .record import REGISTRY, Record, now
 
@@ -62,6 +63,11 @@ def _stamp_publisher(notice, actor, session):
     notice.published_at = now()
 
 
+COMMON = System("common", _l("系统通知"), icon="fa-bell", order=0, groups=[
+    Group("notice", _l("系统通知"), "fa-bell"),
+])
+
+
 class Notice(Record):
     """公告消息: an announcement to everybody or a role, or a 通知 to one organisation."""
 
@@ -85,6 +91,7 @@ class Notice(Record):
     class Meta:
         label = _l("公告消息")
         resource = "notice"
+        menu = COMMON.menu("notice", _l("公告消息"))
         scope = {r: Where(_visible) for r in policy.ROLES}
         create_roles = (policy.ADMIN, policy.CUSTOMS)
         list_columns = ["title", "kind", "publisher", "published_at"]

@@ -183,7 +183,8 @@ class RecordMeta(_MetaBase):
         self.list_label = getattr(m, "list_label", self.label)
         self.resource: str = getattr(m, "resource", None) or model.__tablename__
         self.system: str = getattr(m, "system", "")
-        self.menu = getattr(m, "menu", None)  # (category label, item label) or None
+        menu = getattr(m, "menu", None) or []
+        self.menu = list(menu) if isinstance(menu, (list, tuple)) else [menu]  # menus.MenuItem
         self.icon: str = getattr(m, "icon", "fa-file-alt")
         self.owner: str | None = getattr(m, "owner", None)
         self.scope: dict[str, Any] = getattr(m, "scope", {})

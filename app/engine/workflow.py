@@ -125,6 +125,68 @@ def delete_transition(states, roles, *, batch: bool = True) -> Transition:
                       confirm=_l("删除的数据将不可恢复，是否删除？"), style="danger")
 
 
+def review_flow(preparer, reviewer, *,
+                draft=None, under_review=None, approved=None, returned=None,
+                submit: str = "declare", submit_label=None, submit_success=None,
+                submit_confirm=None, submit_batch: bool = False,
+                submit_conditions=(), submit_effects=(), submit_locks=(),
+                approve_label=None, approve_success=None, approve_effects=(),
+                approve_batch: bool = False,
+                return_label=None, return_success=None, return_effects=(),
+                opinion_label=None, withdraw: bool = False, withdraw_confirm=None,
+                copy: bool = False, delete: bool = False, extra=()) -> Workflow:
+    """The common review workflow in one call: the ``preparer`` role fills a draft (暂存) and
+    submits it (申报); the ``reviewer`` role approves (审批通过) or returns it with an opinion
+    (退回), after which the preparer edits and submits again.  State codes are ``draft``,
+    ``under_review``, ``approved`` and ``returned``; their labels, the buttons' labels and what
+    each step checks and does are arguments.  ``withdraw`` (撤回 back to the draft), ``copy``
+    (复制) and ``delete`` (删除 of drafts and returned ones) are the optional steps of the
+    manuals; ``extra`` adds transitions of the record type's own."""
+    from .i18n import lazy_pgettext
+
+    editing = ["draft", "returned"]
+    transitions = [
+        Transition("save", _l("暂存"), editing, roles=[preparer], kind=SAVE),
+        Transition(submit, submit_label or _l("申报"), editing, "under_review",
+                   roles=[preparer], batch=submit_batch, check_required=True, saves_form=True,
+                   conditions=list(submit_conditions), effects=list(submit_effects),
+                   locks=list(submit_locks), todo=["returned"],
+                   success=submit_success or _l("申报成功"), confirm=submit_confirm),
+    ]
+    if withdraw:
+        transitions.append(Transition(
+            "withdraw", _l("撤回"), ["under_review"], "draft", roles=[preparer],
+            confirm=withdraw_confirm, success=_l("撤回成功"), style="warning"))
+    transitions += [
+        Transition("approve", approve_label or _l("审批通过"), ["under_review"], "approved",
+                   roles=[reviewer], opinion="optional",
+                   opinion_label=opinion_label or _l("审批意见"),
+                   effects=list(approve_effects), todo=True, batch=approve_batch,
+                   success=approve_success or _l("已审批通过"), style="success"),
+        Transition("return", return_label or _l("退回"), ["under_review"], "returned",
+                   roles=[reviewer], opinion="required",
+                   opinion_label=opinion_label or _l("审批意见"),
+                   effects=list(return_effects), todo=True,
+                   success=return_success or _l("已退回"), style="danger"),
+    ]
+    if copy:
+        transitions.append(Transition("copy", _l("复制"), ANY, roles=[preparer], kind=COPY,
+                                      confirm=_l("是否确认复制一份新单证？"), style="default"))
+    transitions.extend(extra)
+    if delete:
+        transitions.append(delete_transition(editing, [preparer]))
+    return Workflow(
+        states=[
+            State("draft", draft or lazy_pgettext("状态", "暂存"), initial=True),
+            State("under_review", under_review or lazy_pgettext("状态", "审批中"),
+                  style="info"),
+            State("approved", approved or lazy_pgettext("状态", "审批通过"), style="success"),
+            State("returned", returned or lazy_pgettext("状态", "退回"), style="danger"),
+        ],
+        transitions=transitions,
+    )
+
+
 class Workflow:
     def __init__(self, states: list[State], transitions: list[Transition]):
         self.states = {s.code: s for s in states}
