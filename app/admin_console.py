@@ -28,7 +28,7 @@ from models.base import AppUser as User
 
 def _is_admin() -> bool:
     actor = policy.current_actor()
-    return actor is not None and actor.is_admin
+    return policy.may_administer(actor)
 
 
 class _Secured:
@@ -121,8 +121,7 @@ class UserAdmin(_Secured, ModelView):
             model.password = generate_password_hash(form.new_password.data)
         elif is_created:
             raise ValidationError(str(_l("新用户必须设置密码")))
-        roles = {r.name for r in model.roles}
-        if roles - {policy.ADMIN} and model.organisation is None:
+        if policy.needs_organisation(r.name for r in model.roles) and model.organisation is None:
             raise ValidationError(str(_l("非管理员用户必须属于一个单位")))
 
     @action("unlock", _l("解除锁定"), _l("是否解除所选用户的登录锁定？"))

@@ -257,7 +257,7 @@ def _metrics_allowed() -> bool:
     from app.engine import policy
 
     actor = policy.current_actor()
-    return actor is not None and actor.is_admin
+    return policy.may_administer(actor)
 
 
 # --- health ------------------------------------------------------------------------------

@@ -265,7 +265,7 @@ class SecurityManager(FabSecurityManager):
         allowed = self.engine_access.get(view_name)
         if allowed is not None:
             actor = policy.current_actor()
-            return actor is not None and bool(actor.roles & allowed)
+            return policy.has_any(actor, allowed)
         return super().has_access(permission_name, view_name)
 
     def _get_user_permission_view_menus(self, user, permission_name, view_menus_name):
@@ -275,7 +275,8 @@ class SecurityManager(FabSecurityManager):
         if engine_names:
             actor = policy.current_actor()
             if actor is not None:
-                result.update(n for n in engine_names if actor.roles & self.engine_access[n])
+                result.update(n for n in engine_names
+                              if policy.has_any(actor, self.engine_access[n]))
         if others:
             if user is None:
                 result.update(super()._get_user_permission_view_menus(

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from app.engine import changes, policy, validators
-from app.engine import workflow as wf
+from app.engine import transitions as wf
 from app.engine.notify import Notice
 from app.engine.record import now
 from models.base import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from app.engine import policy, validators
-from app.engine import workflow as wf
+from app.engine import transitions as wf
 from models.base import INSTITUTION, Organisation
 from models.used_me import (
     NOT_RECOGNISED,

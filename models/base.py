@@ -26,6 +26,7 @@ from sqlalchemy.orm import mapped_column, relationship, validates
 from app.engine import validators
 from app.engine.i18n import lazy_gettext as _l
 from app.engine.memo import memo
+from app.engine.notify import register_organisations
 
 COMPANY, INSTITUTION, CUSTOMS_UNIT, COMMERCE_OFFICE = "company", "institution", "customs", "commerce"
 ORG_KINDS = [
@@ -36,6 +37,7 @@ ORG_KINDS = [
 ]
 
 
+@register_organisations
 class Organisation(Model):
     """A company, an inspection institution, a customs unit or a commerce office."""
 

@@ -53,6 +53,7 @@ from app.engine import (
     delete_transition,
     field,
     numeric,
+    policy,
     review_flow,
     validators,
     workflow_state,
@@ -307,18 +308,16 @@ def _valid_year(value) -> None:
 
 def _default_importer_code(actor, session):
     """进口商编码: the one of this company's last approved application, else the company's."""
-    if actor is None or actor.org_id is None:
-        return None
     code = session.scalar(
         select(LicenceApplication.importer_code)
-        .where(LicenceApplication.company_id == actor.org_id,
+        .where(policy.own_rows(LicenceApplication, actor),
                LicenceApplication.status == "approved")
         .order_by(LicenceApplication.id.desc()).limit(1)
     )
     if code:
         return code
-    org = session.get(Organisation, actor.org_id)
-    return org.customs_code if org else None
+    return session.scalar(select(Organisation.customs_code).where(
+        policy.own_rows(Organisation, actor, column="id")))
 
 
 def _importer_name(app, session=None):

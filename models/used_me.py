@@ -694,8 +694,7 @@ class UeEntrustment(Record):
         owner = "company_id"
         scope = {
             ENTERPRISE: Own("company_id"),
-            INSTITUTION: Where(lambda m, a: (m.institution_id == a.org_id)
-                               & (m.status != "draft")),
+            INSTITUTION: Own("institution_id") & Where(lambda m, a: m.status != "draft"),
             CUSTOMS: Where(lambda m, a: m.status != "draft"),
             ADMIN: ALL,
         }
@@ -793,7 +792,7 @@ def _stamp_reply(record, ctx):
 def _addressed():
     """Scope of a record customs address to one institution: it sees it once sent."""
     return {
-        INSTITUTION: Where(lambda m, a: (m.institution_id == a.org_id) & (m.status != "draft")),
+        INSTITUTION: Own("institution_id") & Where(lambda m, a: m.status != "draft"),
         CUSTOMS: ALL,
         ADMIN: ALL,
     }

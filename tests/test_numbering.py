@@ -8,7 +8,7 @@ import threading
 from sqlalchemy import select
 
 from app.engine import policy
-from app.engine import workflow as wf
+from app.engine import transitions as wf
 from models.base import AppUser
 from models.me_licence import LicenceApplication
 

@@ -30,8 +30,19 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import Schema, fields
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
 
-from . import attachments, changes, history, listing, policy, present, printing, service
-from . import workflow as wf_mod
+from . import (
+    attachments,
+    change_requests,
+    changes,
+    history,
+    listing,
+    policy,
+    present,
+    printing,
+    service,
+    workflow,
+)
+from . import transitions as wf_mod
 from .fields import Search
 from .i18n import gettext as _
 from .policy import ROLE_LABELS
@@ -133,8 +144,6 @@ class RecordApi(ModelRestApi):
 
     # -- read -----------------------------------------------------------------------------
     def get_headless(self, pk, **kwargs):
-        from . import change_requests
-
         try:
             rec = self._load(pk, self._actor())
         except policy.Refused as e:
@@ -283,7 +292,7 @@ class RecordApi(ModelRestApi):
             body, err = _json_body(required=False)
             if err is not None:
                 return err
-        t = wf_mod.find_transition(self.model, name)
+        t = workflow.find_transition(self.model, name)
         inputs = {i.name: body.get(i.name) for i in t.inputs} if t else None
         data = body.get("data") if t is not None and t.saves_form else None
         answer = service.fire(self._session(), self.model, actor, name, pk=pk,
@@ -366,7 +375,7 @@ class RecordApi(ModelRestApi):
             return str(wf.state_label(code)) if wf and code else None
 
         def tlabel(name):
-            t = wf_mod.find_transition(self.model, name)
+            t = workflow.find_transition(self.model, name)
             return str(t.label) if t else (_("新增") if name == "create" else name)
 
         flow = [{

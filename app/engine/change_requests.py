@@ -15,7 +15,7 @@ from flask_appbuilder import Model
 from sqlalchemy import DateTime, Index, Integer, String, Text, inspect, select
 from sqlalchemy.orm import mapped_column
 
-from . import changes, present
+from . import changes, policy, present
 from .i18n import gettext as _
 from .record import now
 
@@ -92,9 +92,7 @@ def decide(session, record, actor, *, approve: bool, opinion: str | None) -> Cha
     """Apply (as the system: the reviewer may not edit the fields himself) or reject."""
     cr = pending(session, record)
     if cr is None:
-        from .policy import Refused
-
-        raise Refused(_("没有待审核的变更"), status=409)
+        raise policy.Refused(_("没有待审核的变更"), status=409)
     if approve:
         meta = record.meta()
         for name, pair in cr.values.items():

@@ -27,9 +27,10 @@ from sqlalchemy import (
 
 from . import codelists, policy
 from .fields import ChildSpec, FieldSpec
-from .history import _same
 from .i18n import gettext as _
 from .inputs import BadInput, check_text
+from .present import same
+from .record import session_for
 
 TRUE_VALUES = {"y", "on", "true", "1", "yes", "是"}
 FALSE_VALUES = {"n", "off", "false", "0", "no", "否", ""}
@@ -141,13 +142,11 @@ def coerce(session, spec: FieldSpec, coltype, raw):
 def _choice_errors(spec: FieldSpec, obj, value, current) -> list[str]:
     """Options that depend on the record (e.g. only institutions that may be entrusted today)
     are checked against it: a value the form would never have offered is refused."""
-    if not callable(spec.choices) or value in (None, "") or _same(value, current):
+    if not callable(spec.choices) or value in (None, "") or same(value, current):
         return []
     if str(value) in {str(code) for code, _label in spec.options(obj)}:
         return []
     if spec.refusal is not None:
-        from .record import session_for
-
         reason = spec.refusal(session_for(obj), value)
         if reason:
             return [str(reason)]
@@ -201,10 +200,7 @@ def apply(session, record, data: dict, actor, *, partial: bool = True,
     setters: list[tuple] = []
     if readonly:
         # Nothing may change now (no save transition in this state): any difference is refused.
-        from .policy import Actor
-
-        actor = Actor(actor.user_id, actor.username, actor.display_name, frozenset(),
-                      actor.org_id)
+        actor = policy.read_only(actor)
     with session.no_autoflush:
         if "version" in data:
             check_version(record, data.get("version"))
@@ -261,14 +257,14 @@ def _collect(session, root, obj, data, actor, prefix, errors, forbidden, setters
             else:
                 editable = policy.child_field_editable(actor, root, _holder_spec(obj), spec)
             if not editable:
-                if not _same(value, current) and not (value in (None, "") and current in (None, "")):
+                if not same(value, current) and not (value in (None, "") and current in (None, "")):
                     forbidden.append(str(spec.label))
                 continue
             msgs = validate_value(spec, value) + _choice_errors(spec, obj, value, current)
             if msgs:
                 errors[path].extend(msgs)
                 continue
-            if not _same(value, current) or (value is None) != (current is None):
+            if not same(value, current) or (value is None) != (current is None):
                 setters.append(lambda o=obj, k=key, v=value: setattr(o, k, v))
             continue
         cspec = meta.children.get(key)
@@ -299,7 +295,7 @@ def _holder_spec(child) -> ChildSpec | None:
     return parent.meta().children.get(rel.back_populates)
 
 
-def _blank_row(row: dict, cmeta=None) -> bool:
+def blank_row(row: dict, cmeta=None) -> bool:
     """A new line nobody typed into (defaults such as 商品状态 "新" do not count)."""
     for k, v in row.items():
         if k in ("id",) or k.startswith("_"):
@@ -307,7 +303,7 @@ def _blank_row(row: dict, cmeta=None) -> bool:
         if isinstance(v, list):
             sub = cmeta.child_model(k).meta() if cmeta is not None and k in cmeta.children \
                 else None
-            if any(not _blank_row(r, sub) for r in v if isinstance(r, dict)):
+            if any(not blank_row(r, sub) for r in v if isinstance(r, dict)):
                 return False
             continue
         if v in (None, "", False):
@@ -344,7 +340,7 @@ def _collect_children(session, root, parent, cspec: ChildSpec, rows, actor, path
                 changed = True
             continue
         if cid in (None, ""):
-            if _blank_row(row, cmodel.meta()):
+            if blank_row(row, cmodel.meta()):
                 continue
             # Attached to the parent only once everything validated (setters run last).
             child = cmodel()
@@ -395,14 +391,14 @@ def _collect_child(session, root, parent, child, cspec, row, actor, prefix, erro
                 continue
             current = getattr(child, key)
             if spec.readonly:
-                if child.id is not None and not _same(value, current) and value is not None:
+                if child.id is not None and not same(value, current) and value is not None:
                     local_forbidden.append(str(spec.label))
                 continue
             msgs = validate_value(spec, value) + _choice_errors(spec, child, value, current)
             if msgs:
                 errors[path].extend(msgs)
                 continue
-            if child.id is None or not _same(value, current) or (value is None) != (
+            if child.id is None or not same(value, current) or (value is None) != (
                 current is None
             ):
                 setters.append(lambda o=child, k=key, v=value: setattr(o, k, v))

@@ -17,6 +17,7 @@ import re
 from sqlalchemy import UniqueConstraint, inspect, select
 
 from .i18n import gettext as _
+from .present import display
 
 
 def unique_sets(model) -> list[tuple[str, tuple[str, ...]]]:
@@ -46,8 +47,6 @@ def unique_sets(model) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _message(record, names: tuple[str, ...], values: dict | None = None) -> str:
-    from .present import display
-
     meta = record.meta()
     values = values if values is not None else {n: getattr(record, n) for n in names}
     shown = [display(None, meta.fields[n], values[n], record) for n in names]

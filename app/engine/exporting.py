@@ -15,7 +15,7 @@ from openpyxl.styles import Font, PatternFill
 from sqlalchemy.exc import IntegrityError
 
 from . import changes, policy, present
-from . import workflow as wf_mod
+from . import transitions as wf_mod
 from .constraints import integrity_message, violation
 from .i18n import gettext as _
 

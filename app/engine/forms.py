@@ -20,7 +20,9 @@ from flask import url_for
 from sqlalchemy import Boolean
 
 from . import policy, present
+from .changes import blank_row
 from .fields import ChildSpec, FieldSpec
+from .guard import recompute
 from .i18n import gettext as _
 
 
@@ -257,8 +259,6 @@ def computed_values(session, record, posted: dict | None = None) -> dict[str, st
     ``changes.apply`` put the typed values on it.  Lines are matched to the rows of the posted
     form (path indexes are the form's, not the collection's: deleted and untouched new rows
     are not in the collection)."""
-    from .guard import recompute
-
     recompute(record)
     out: dict[str, str] = {}
     _computed_of(session, record, "", posted, out)
@@ -285,8 +285,6 @@ def _rows_of(children, rows, cmeta):
         for i, child in enumerate(children):
             yield i, child, None
         return
-    from .changes import _blank_row
-
     by_id = {c.id: c for c in children if c.id is not None}
     new = iter([c for c in children if c.id is None])
     for i, row in enumerate(rows):
@@ -296,7 +294,7 @@ def _rows_of(children, rows, cmeta):
         cid = str(row.get("id") or "")
         if cid:
             child = by_id.get(int(cid)) if cid.isdigit() else None
-        elif _blank_row(row, cmeta):
+        elif blank_row(row, cmeta):
             continue
         else:
             child = next(new, None)

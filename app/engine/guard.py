@@ -22,8 +22,9 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper, Session
 
 from . import policy
+from .history import record_field_changes
 from .i18n import gettext as _
-from .record import ChildRecord, Record, now
+from .record import BOOKKEEPING, ChildRecord, Record, now, root_and_spec
 
 _system: ContextVar[bool] = ContextVar("engine_system", default=False)
 _GRANTED = "_engine_granted"
@@ -85,37 +86,6 @@ def _instrument(mapper, cls):
 
 
 # --- helpers -----------------------------------------------------------------------------
-def _parent_of(session, child: ChildRecord):
-    """The direct parent of a child row, also for rows already detached from it."""
-    ins = inspect(child)
-    parent_attr = child.__parent__
-    parent = getattr(child, parent_attr, None)
-    if parent is not None:
-        return parent
-    hist = ins.attrs[parent_attr].history
-    if hist.deleted and hist.deleted[0] is not None:
-        return hist.deleted[0]
-    rel = inspect(type(child)).relationships[parent_attr]
-    fk_col = next(iter(rel.local_columns))
-    fk = ins.attrs[fk_col.key].history
-    fk_value = (fk.deleted or fk.unchanged or fk.added or [None])[0]
-    if fk_value is None:
-        return None
-    return session.get(rel.mapper.class_, fk_value)
-
-
-def _root_and_spec(session, child: ChildRecord):
-    """(root record, ChildSpec of the table holding ``child``)."""
-    parent = _parent_of(session, child)
-    if parent is None:
-        return None, None
-    rel = inspect(type(child)).relationships[child.__parent__]
-    holder = rel.back_populates
-    spec = parent.meta().children.get(holder)
-    root = parent if isinstance(parent, Record) else _root_and_spec(session, parent)[0]
-    return root, spec
-
-
 def _changed_keys(obj) -> list[str]:
     ins = inspect(obj)
     keys = []
@@ -134,9 +104,7 @@ def _label(meta, key):
 
 # --- the listener --------------------------------------------------------------------------
 def _check(session, actor):
-    from .record import _Bookkeeping
-
-    bookkeeping = _Bookkeeping.BOOKKEEPING
+    bookkeeping = BOOKKEEPING
     for obj in list(session.new) + list(session.dirty):
         if isinstance(obj, Record):
             meta = obj.meta()
@@ -159,7 +127,7 @@ def _check(session, actor):
                         _("「%(field)s」在当前状态下不可修改", field=_label(meta, key))
                     )
         elif isinstance(obj, ChildRecord):
-            root, cspec = _root_and_spec(session, obj)
+            root, cspec = root_and_spec(session, obj)
             if root is None or cspec is None:
                 continue
             if not _root_granted(root, cspec) and not policy.child_editable(actor, root, cspec):
@@ -179,7 +147,7 @@ def _check(session, actor):
             if not obj.__dict__.get(_DELETE_OK):
                 raise PolicyViolation(_("只能通过「删除」操作删除记录"))
         elif isinstance(obj, ChildRecord):
-            root, cspec = _root_and_spec(session, obj)
+            root, cspec = root_and_spec(session, obj)
             if root is None or cspec is None or root.__dict__.get(_DELETE_OK):
                 continue
             if not _root_granted(root, cspec) and not policy.child_editable(actor, root, cspec):
@@ -202,7 +170,7 @@ def _touched_roots(session) -> list[Record]:
                 continue
             root = obj
         elif isinstance(obj, ChildRecord):
-            root = _root_and_spec(session, obj)[0]
+            root = root_and_spec(session, obj)[0]
         if root is not None and id(root) not in seen and root not in session.deleted:
             seen.add(id(root))
             roots.append(root)
@@ -254,8 +222,6 @@ def install() -> None:
 
     @event.listens_for(Session, "before_flush")
     def before_flush(session, flush_context, instances):
-        from .history import record_field_changes
-
         actor = policy.current_actor()
         session.info["_engine_flushing"] = (
             list(session.new) + list(session.dirty) + list(session.deleted)

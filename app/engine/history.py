@@ -13,7 +13,9 @@ from flask_appbuilder import Model
 from sqlalchemy import DateTime, Index, Integer, String, Text, inspect, select
 from sqlalchemy.orm import mapped_column
 
-from .record import ChildRecord, Record, now
+from .i18n import gettext
+from .present import same
+from .record import ChildRecord, Record, now, root_and_spec
 
 
 class FlowEntry(Model):
@@ -96,8 +98,6 @@ def display(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        from .i18n import gettext
-
         return gettext("是") if value else gettext("否")
     if isinstance(value, decimal.Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
@@ -106,15 +106,6 @@ def display(value) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, decimal.Decimal) or isinstance(b, decimal.Decimal):
-        try:
-            return decimal.Decimal(str(a)) == decimal.Decimal(str(b))
-        except (decimal.InvalidOperation, TypeError):
-            return False
-    return a == b
 
 
 def record_field_changes(session, actor) -> None:
@@ -160,8 +151,6 @@ def change_label(model, change) -> str:
 def _field_changes(session) -> list[tuple]:
     """(entity, record id, field, label, old, new) of every tracked change about to flush;
     labels stay lazy and values raw until they are written."""
-    from .guard import _root_and_spec
-
     rows = []
     for obj in list(session.dirty) + list(session.new) + list(session.deleted):
         if isinstance(obj, Record):
@@ -177,11 +166,11 @@ def _field_changes(session) -> list[tuple]:
                     continue
                 old = h.deleted[0] if h.deleted else None
                 new = h.added[0] if h.added else None
-                if _same(old, new):
+                if same(old, new):
                     continue
                 rows.append((meta.resource, obj.id, name, spec.label, old, new))
         elif isinstance(obj, ChildRecord):
-            root, cspec = _root_and_spec(session, obj)
+            root, cspec = root_and_spec(session, obj)
             if root is None or cspec is None or root.id is None or root in session.deleted:
                 continue
             rmeta = root.meta()
@@ -202,7 +191,7 @@ def _field_changes(session) -> list[tuple]:
                         continue
                     old = h.deleted[0] if h.deleted else None
                     new = h.added[0] if h.added else None
-                    if _same(old, new):
+                    if same(old, new):
                         continue
                     rows.append((rmeta.resource, root.id, f"{cspec.name}.{name}",
                                  _ChildLabel(cspec.label, title, spec.label), old, new))

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 
 from flask import current_app
 from flask_appbuilder import Model
+from flask_babel import force_locale
 from sqlalchemy import (
     DateTime,
     ForeignKey,
@@ -24,38 +25,43 @@ from sqlalchemy import (
     String,
     Text,
     func,
-    or_,
     select,
-    true,
 )
 from sqlalchemy.orm import mapped_column
 
 from . import policy
 from .fields import Search, field
+from .guard import system
+from .history import default_locale
 from .i18n import lazy_gettext as _l
 from .menus import Group, System
-from .policy import Where
+from .policy import Addressed
 from .record import REGISTRY, Record, now
 
 log = logging.getLogger(__name__)
 
 
-def _org_options(record=None):
-    from models.base import Organisation
+_organisations: list = []
 
+
+def register_organisations(model):
+    """The product's organisation table (name, email, active), told to the engine by the shared
+    base of the models: notices are addressed to organisations and e-mailed to them."""
+    _organisations[:] = [model]
+    return model
+
+
+def _org_model():
+    if not _organisations:
+        raise RuntimeError("no organisation model registered (models/base.py)")
+    return _organisations[0]
+
+
+def _org_options(record=None):
+    org = _org_model()
     session = current_app.appbuilder.session
     return [(str(o.id), o.name) for o in session.scalars(
-        select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name))]
-
-
-def _visible(model, actor):
-    if actor.is_admin:
-        return true()
-    role_ok = or_(model.role.is_(None), model.role.in_(sorted(actor.roles)))
-    org_ok = model.org_id.is_(None)
-    if actor.org_id is not None:
-        org_ok = or_(org_ok, model.org_id == actor.org_id)
-    return role_ok & org_ok
+        select(org).where(org.active.is_(True)).order_by(org.name))]
 
 
 def _stamp_publisher(notice, actor, session):
@@ -92,7 +98,7 @@ class Notice(Record):
         label = _l("公告消息")
         resource = "notice"
         menu = COMMON.menu("notice", _l("公告消息"))
-        scope = {r: Where(_visible) for r in policy.ROLES}
+        scope = {r: Addressed() for r in policy.ROLES}
         create_roles = (policy.ADMIN, policy.CUSTOMS)
         list_columns = ["title", "kind", "publisher", "published_at"]
         search = [Search("title", "contains"), Search("published_at", "range")]
@@ -122,13 +128,7 @@ class OutboxMessage(Model):
 def notify_org(session, org_id, title: str, content: str = "", *, record=None,
                role: str | None = None, publisher: str = "系统", email: bool = True) -> Notice:
     """A 通知 to one organisation (e.g. 补充材料), plus an e-mail to its contact address."""
-    from flask_babel import force_locale
-
-    from .guard import system
-
     # Stored text is written in the product's default language, whoever acted.
-    from .history import default_locale
-
     with force_locale(default_locale()):
         title, content = str(title), str(content or "")
     with system():
@@ -138,9 +138,7 @@ def notify_org(session, org_id, title: str, content: str = "", *, record=None,
                    publisher=publisher)
     session.add(n)
     if email and org_id is not None:
-        from models.base import Organisation
-
-        org = session.get(Organisation, org_id)
+        org = session.get(_org_model(), org_id)
         if org is not None and org.email:
             queue(session, "email", org.email, title, content or title)
     return n
@@ -230,17 +228,7 @@ def todo_counts(session, actor: policy.Actor) -> list[dict]:
     """Per record type: how many records in scope wait for an action of this actor's roles."""
     out = []
     for model in REGISTRY.values():
-        meta = model.meta()
-        wf = meta.workflow
-        if wf is None or not policy.can_access_type(actor, model):
-            continue
-        states = set()
-        for t in wf.transitions:
-            if t.todo and actor.roles & t.roles:
-                if isinstance(t.todo, list):
-                    states.update(t.todo)
-                elif t.sources != "*":
-                    states.update(t.sources)
+        states = policy.todo_states(actor, model)
         if not states:
             continue
         n = session.scalar(
@@ -248,6 +236,6 @@ def todo_counts(session, actor: policy.Actor) -> list[dict]:
                 model.status.in_(sorted(states)), policy.scope(model, actor))
         )
         if n:
-            out.append({"model": model, "label": meta.label, "count": n,
-                        "states": sorted(states), "resource": meta.resource})
+            out.append({"model": model, "label": model.meta().label, "count": n,
+                        "states": sorted(states), "resource": model.meta().resource})
     return out

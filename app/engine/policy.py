@@ -14,8 +14,10 @@ from flask import g, has_request_context
 from sqlalchemy import false, or_, true
 
 from .fields import ChildSpec, FieldSpec
+from .i18n import gettext as _
 from .i18n import lazy_gettext as _l
 from .record import ChildRecord, Record
+from .workflow import SAVE, transitions_of
 
 # Role names (FAB role names; their labels are translated for display).
 ENTERPRISE = "企业"
@@ -327,8 +329,6 @@ def slot_editable(actor: Actor | None, record: Record, slot) -> bool:
 # --- transitions ------------------------------------------------------------------------
 def transition_refusal(actor: Actor | None, record: Record, transition) -> str | None:
     """None when the actor may fire ``transition`` on ``record`` now, else the reason."""
-    from .i18n import gettext as _
-
     if actor is None:
         return _("请先登录")
     if not actor.system and not actor.roles.intersection(transition.roles):
@@ -351,8 +351,6 @@ def transition_refusal(actor: Actor | None, record: Record, transition) -> str |
 
 
 def allowed_transitions(actor: Actor | None, record: Record) -> list:
-    from .workflow import transitions_of
-
     if actor is None:
         return []
     return [t for t in transitions_of(type(record))
@@ -369,3 +367,117 @@ def owning_record(obj) -> Record | None:
     if isinstance(obj, ChildRecord):
         return obj.root()
     return None
+
+
+# --- what the screens offer (asked by views, API, menus and the home page) --------------------
+def has_any(actor: Actor | None, roles) -> bool:
+    """Does the actor hold one of ``roles`` (a menu entry's, a view's)?"""
+    return actor is not None and (actor.system or bool(actor.roles & frozenset(roles)))
+
+
+def may_administer(actor: Actor | None) -> bool:
+    """The administrators' console, metrics and security views."""
+    return actor is not None and (actor.system or ADMIN in actor.roles)
+
+
+def can_open_screen(actor: Actor | None, model, screen=None) -> bool:
+    """May the actor open the record type's list (or one of its screens)?"""
+    if actor is None:
+        return False
+    if screen is not None and screen.allowed_roles is not None:
+        return has_any(actor, screen.allowed_roles)
+    return can_access_type(actor, model)
+
+
+def list_actions(actor: Actor | None, model) -> list:
+    """Transitions offered on the list for the checked rows: those the actor's roles hold
+    (whether each row allows it is answered per row when fired)."""
+    if actor is None:
+        return []
+    return [t for t in transitions_of(model)
+            if t.kind != SAVE and (actor.system or actor.roles & t.roles)]
+
+
+def todo_states(actor: Actor | None, model) -> set[str]:
+    """States in which records of this type wait for an action of the actor's roles (待办)."""
+    wf = model.meta().workflow
+    if actor is None or wf is None or not can_access_type(actor, model):
+        return set()
+    states: set[str] = set()
+    for t in wf.transitions:
+        if t.todo and actor.roles & t.roles:
+            if isinstance(t.todo, list):
+                states.update(t.todo)
+            elif t.sources != "*":
+                states.update(t.sources)
+    return states
+
+
+def owns_one(actor: Actor | None, model) -> bool:
+    """A record type kept once per organisation (企业信息备案) whose own record this actor opens
+    directly: the actor's organisation owns records of this type."""
+    meta = model.meta()
+    if actor is None or not meta.singleton_per_owner or actor.org_id is None:
+        return False
+    return any(isinstance(meta.scope.get(r), Own) for r in actor.roles)
+
+
+def owner_of_new(actor: Actor | None):
+    """The organisation a new record of this actor belongs to (its ``Meta.owner`` column)."""
+    return actor.org_id if actor is not None else None
+
+
+def own_rows(model, actor: Actor | None, column: str | None = None):
+    """SQL criterion: rows of the actor's own organisation — by the record type's
+    ``Meta.owner`` column, or by ``column`` (``"id"`` for the organisation table itself)."""
+    owner = column or model.meta().owner
+    if actor is None or owner is None or actor.org_id is None:
+        return false()
+    return getattr(model, owner) == actor.org_id
+
+
+def visible_slots(actor: Actor | None, record, has_files) -> list[tuple]:
+    """(slot, editable) of the attachment slots the form shows this actor: those it may fill,
+    and those already holding files (``has_files(slot_name)``)."""
+    out = []
+    for slot in record.meta().attachments:
+        editable = slot_editable(actor, record, slot)
+        if (slot.edit_roles is None or has_any(actor, slot.edit_roles) or editable
+                or has_files(slot.name)):
+            out.append((slot, editable))
+    return out
+
+
+def needs_organisation(role_names) -> bool:
+    """A user holding any role but 管理员 belongs to an organisation (scope is by organisation)."""
+    return bool(set(role_names) - {ADMIN})
+
+
+def read_only(actor: Actor) -> Actor:
+    """The actor as one who may change nothing (checking a body posted where nothing is
+    editable: an unchanged body passes, any change is refused)."""
+    return Actor(actor.user_id, actor.username, actor.display_name, frozenset(), actor.org_id)
+
+
+def refusal_status(actor: Actor | None, transition) -> int:
+    """409 when the actor's role holds the transition but the record's state refuses it, 403
+    when the role never may."""
+    return 409 if actor is not None and actor.roles & transition.roles else 403
+
+
+class Addressed(Rule):
+    """Rows addressed to everybody, to one of the actor's roles (``role_column``) and/or to
+    its organisation (``org_column``); administrators see them all."""
+
+    def __init__(self, role_column: str = "role", org_column: str = "org_id"):
+        self.role_column, self.org_column = role_column, org_column
+
+    def criterion(self, model, actor):
+        if ADMIN in actor.roles:
+            return true()
+        role_col, org_col = getattr(model, self.role_column), getattr(model, self.org_column)
+        role_ok = or_(role_col.is_(None), role_col.in_(sorted(actor.roles)))
+        org_ok = org_col.is_(None)
+        if actor.org_id is not None:
+            org_ok = or_(org_ok, org_col == actor.org_id)
+        return role_ok & org_ok

@@ -18,6 +18,16 @@ from .fields import FieldSpec
 from .i18n import gettext as _
 
 
+def same(a, b) -> bool:
+    """Equal as stored values (2 and Decimal("2.000") are the same number)."""
+    if isinstance(a, decimal.Decimal) or isinstance(b, decimal.Decimal):
+        try:
+            return decimal.Decimal(str(a)) == decimal.Decimal(str(b))
+        except (decimal.InvalidOperation, TypeError):
+            return False
+    return a == b
+
+
 def fmt_decimal(value: decimal.Decimal, scale: int | None = None) -> str:
     if scale is not None:
         value = value.quantize(decimal.Decimal(1).scaleb(-scale))

@@ -18,6 +18,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 from flask import current_app, render_template
 
+from .attachments import list_for
+from .record import now
+
 log = logging.getLogger(__name__)
 
 FONT_NAME = "wqy"
@@ -130,13 +133,9 @@ def render_html(template: str, records: list, **context) -> str:
     """The HTML of a print.  Templates get, besides the caller's context (``present``,
     ``session`` …): ``records``, ``font``, ``printed_at`` and ``files(record, slot=None)``, the
     names of a record's attachments (随附单据, 检验结果 …)."""
-    from .record import now
-
     session = context.get("session")
 
     def files(record, slot=None) -> list[str]:
-        from .attachments import list_for
-
         return [a.filename for a in list_for(session, record, slot)] if session else []
 
     html = render_template(f"reports/{template}", records=records, font=font_name(),

@@ -24,12 +24,14 @@ def now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
+BOOKKEEPING = frozenset(
+    {"id", "version", "created_at", "updated_at", "created_by_id", "updated_by_id"})
+
+
 class _Bookkeeping:
     """Columns every record carries; written by the engine, never by users."""
 
-    BOOKKEEPING = frozenset(
-        {"id", "version", "created_at", "updated_at", "created_by_id", "updated_by_id"}
-    )
+    BOOKKEEPING = BOOKKEEPING
 
     id = mapped_column(Integer, primary_key=True)
 
@@ -237,6 +239,37 @@ class RecordMeta(_MetaBase):
     def roles(self) -> frozenset[str]:
         """Every role that may see this record type at all."""
         return frozenset(self.scope.keys())
+
+
+def parent_of(session, child: ChildRecord):
+    """The direct parent of a child row, also for rows already detached from it."""
+    ins = inspect(child)
+    parent_attr = child.__parent__
+    parent = getattr(child, parent_attr, None)
+    if parent is not None:
+        return parent
+    hist = ins.attrs[parent_attr].history
+    if hist.deleted and hist.deleted[0] is not None:
+        return hist.deleted[0]
+    rel = inspect(type(child)).relationships[parent_attr]
+    fk_col = next(iter(rel.local_columns))
+    fk = ins.attrs[fk_col.key].history
+    fk_value = (fk.deleted or fk.unchanged or fk.added or [None])[0]
+    if fk_value is None:
+        return None
+    return session.get(rel.mapper.class_, fk_value)
+
+
+def root_and_spec(session, child: ChildRecord):
+    """(root record, ChildSpec of the table holding ``child``)."""
+    parent = parent_of(session, child)
+    if parent is None:
+        return None, None
+    rel = inspect(type(child)).relationships[child.__parent__]
+    holder = rel.back_populates
+    spec = parent.meta().children.get(holder)
+    root = parent if isinstance(parent, Record) else root_and_spec(session, parent)[0]
+    return root, spec
 
 
 def session_for(record=None):

@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import attachments, changes, policy
-from . import workflow as wf
+from . import attachments, changes, policy, workflow
+from . import transitions as wf
 from .constraints import integrity_message, violation
 from .guard import PolicyViolation
 from .i18n import gettext as _
@@ -184,7 +184,7 @@ def update(session, model, actor, pk, data: dict, *, require_version: bool = Tru
         holder["record"] = record
         if require_version:
             changes.require_version(record, data)
-        save = wf.find_transition(model, "save")
+        save = workflow.find_transition(model, "save")
         if save is None or policy.transition_refusal(actor, record, save):
             changes.apply(session, record, data, actor, readonly=True)
             return Answer(200, "", record=record)
@@ -201,7 +201,7 @@ def batch(session, model, actor, name: str, ids: list, *, opinion=None,
     def work() -> Answer:
         results = wf.fire_batch(session, model, ids, name, actor, opinion=opinion,
                                 inputs=inputs)
-        t = wf.find_transition(model, name)
+        t = workflow.find_transition(model, name)
         ok = all(r.ok for r in results)
         return Answer(200, wf.batch_summary(t, results), results=results, transition=t,
                       value=ok)

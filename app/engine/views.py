@@ -29,7 +29,9 @@ from sqlalchemy import Integer, Numeric, select
 
 from . import (
     attachments,
+    change_requests,
     changes,
+    codelists,
     exporting,
     forms,
     history,
@@ -38,8 +40,9 @@ from . import (
     present,
     printing,
     service,
+    workflow,
 )
-from . import workflow as wf_mod
+from . import transitions as wf_mod
 from .i18n import gettext as _
 from .record import REGISTRY
 
@@ -58,11 +61,7 @@ def engine_route(f):
             return redirect(url_for(current_app.appbuilder.sm.auth_view.__class__.__name__
                                     + ".login", next=request.url))
         screen = self._screen_of(f.__name__, kwargs)
-        allowed = screen.allowed_roles if screen is not None else None
-        if allowed is not None:
-            if not actor.roles & allowed:
-                abort(403)
-        elif not policy.can_access_type(actor, self.model):
+        if not policy.can_open_screen(actor, self.model, screen):
             abort(403)
         try:
             return f(self, actor, *args, **kwargs)
@@ -97,17 +96,11 @@ class RecordView(BaseView):
     def _searches(self, screen=None):
         return screen.search if screen is not None else self.meta.search
 
-    def _list_transitions(self, actor):
-        return [t for t in wf_mod.transitions_of(self.model)
-                if actor.roles & t.roles and t.kind != wf_mod.SAVE]
-
     # -- list ---------------------------------------------------------------------------
     @expose("/")
     @engine_route
     def list(self, actor):
-        meta = self.meta
-        if meta.singleton_per_owner and any(
-                isinstance(meta.scope.get(r), policy.Own) for r in actor.roles):
+        if policy.owns_one(actor, self.model):
             own = db_session().scalar(
                 select(self.model.id).where(policy.scope(self.model, actor)).limit(1))
             if own:
@@ -120,7 +113,7 @@ class RecordView(BaseView):
     @engine_route
     def screen(self, actor, name):
         screen = next((s for s in self.meta.screens if s.name == name), None)
-        if screen is None or (screen.allowed_roles and not actor.roles & screen.allowed_roles):
+        if screen is None:
             abort(404)
         return self._list(actor, screen)
 
@@ -164,7 +157,7 @@ class RecordView(BaseView):
             "engine/list.html", page=page, query=q, columns=columns, searches=searches,
             rows=rows, labels=[str(present.column_label(self.model, c)) for c in columns],
             screen=screen, actor=actor,
-            transitions=[] if screen else self._list_transitions(actor),
+            transitions=[] if screen else policy.list_actions(actor, self.model),
             detail=detail,
             can_create=policy.can_create(actor, self.model) and screen is None,
             search_mode=lambda s: listing.search_mode(self.model, s),
@@ -191,9 +184,8 @@ class RecordView(BaseView):
         if record.id is None:
             buttons = [t for t in buttons if t.saves_form]
         files = attachments.list_for(session, record)
-        slots = [(s, policy.slot_editable(actor, record, s)) for s in self.meta.attachments
-                 if s.edit_roles is None or actor.roles & set(s.edit_roles)
-                 or attachments.list_for(session, record, s.name)]
+        slots = policy.visible_slots(actor, record,
+                                     lambda name: any(f.slot == name for f in files))
         related = []
         for rel in self.meta.related:
             rmodel = REGISTRY.get(rel.resource)
@@ -206,8 +198,6 @@ class RecordView(BaseView):
         submitted = record.id is not None and self.meta.workflow is not None and \
             record.status != self.meta.workflow.initial or (
                 record.id is not None and self._has_flow(record))
-        from . import change_requests
-
         pending = change_requests.pending(session, record)
         change_rows = change_requests.rows(session, record, pending) if pending else []
         return self._render(
@@ -289,7 +279,7 @@ class RecordView(BaseView):
 
     def _do(self, actor, pk, name):
         session = db_session()
-        t = wf_mod.find_transition(self.model, name)
+        t = workflow.find_transition(self.model, name)
         try:
             posted = forms.parse(request.form) if t is not None and t.saves_form else None
         except forms.MalformedForm:
@@ -362,7 +352,7 @@ class RecordView(BaseView):
         if not ids:
             flash(_("请先勾选记录"), "warning")
             return redirect(back)
-        t = wf_mod.find_transition(self.model, name)
+        t = workflow.find_transition(self.model, name)
         if t is None:
             abort(404)
         if not t.batch:
@@ -403,7 +393,7 @@ class RecordView(BaseView):
     def _transition_label(self, name):
         if name == "create":
             return _("新增")
-        t = wf_mod.find_transition(self.model, name)
+        t = workflow.find_transition(self.model, name)
         return t.label if t else name
 
     # -- print ----------------------------------------------------------------------------
@@ -601,8 +591,6 @@ class EngineUtilView(BaseView):
 
     @expose("/codelist/<name>")
     def codelist(self, name):
-        from . import codelists
-
         if policy.current_actor() is None:
             return jsonify({"results": []}), 401
         if name not in codelists.LISTS:
