@@ -47,6 +47,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     _drop_unused_aggregate_hook()
 
     import models  # noqa: F401 - registers every record type
+    from app.engine import checks
+
+    checks.verify(reports_dir=app.config["REPORTS_DIR"])  # refuses to start on a wrong one
     from app.security import SecurityManager
     from views.home import HomeView
 

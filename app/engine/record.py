@@ -166,6 +166,8 @@ class _MetaBase:
 
 
 class ChildMeta(_MetaBase):
+    KEYS = frozenset({"label"})
+
     def __init__(self, model):
         self.model = model
         self._collect()
@@ -177,6 +179,14 @@ class ChildMeta(_MetaBase):
 class RecordMeta(_MetaBase):
     """The resolved declaration of a record type (the inner ``class Meta`` plus the fields)."""
 
+    # Every key a ``class Meta`` may hold (checks.py reports any other).
+    KEYS = frozenset({
+        "label", "list_label", "resource", "menu", "owner", "scope", "create_roles", "editable",
+        "sections", "list_columns", "search", "order_by", "title_field", "numbering", "print",
+        "attachments", "workflow", "screens", "singleton_per_owner", "on_create", "clean",
+        "list_default", "importable", "api", "related", "status_button_label",
+    })
+
     def __init__(self, model: type[Record]):
         self.model = model
         self._collect()
@@ -184,10 +194,8 @@ class RecordMeta(_MetaBase):
         self.label = getattr(m, "label", model.__name__)
         self.list_label = getattr(m, "list_label", self.label)
         self.resource: str = getattr(m, "resource", None) or model.__tablename__
-        self.system: str = getattr(m, "system", "")
         menu = getattr(m, "menu", None) or []
         self.menu = list(menu) if isinstance(menu, (list, tuple)) else [menu]  # menus.MenuItem
-        self.icon: str = getattr(m, "icon", "fa-file-alt")
         self.owner: str | None = getattr(m, "owner", None)
         self.scope: dict[str, Any] = getattr(m, "scope", {})
         self.create_roles: frozenset[str] = frozenset(getattr(m, "create_roles", ()))
@@ -212,7 +220,6 @@ class RecordMeta(_MetaBase):
         self.clean: Callable | None = getattr(m, "clean", None)
         self.list_default: Callable | None = getattr(m, "list_default", None)
         self.importable: bool = getattr(m, "importable", False)
-        self.change_request = getattr(m, "change_request", None)
         self.api: bool = getattr(m, "api", True)
         self.related = list(getattr(m, "related", []))
         self.status_button_label = getattr(m, "status_button_label", None)
