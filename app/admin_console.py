@@ -1,9 +1,10 @@
-"""The administrators' console (Flask-Admin at /admin): code lists, organisations, users,
-notices, currency rates and the notification outbox, with bulk edit and Excel export.
+"""The administrators' console (Flask-Admin at /admin): organisations, users, currency rates,
+the notification outbox and all code lists by hand here; every record type and every code list
+generated from its declaration (app/engine/console.py), with bulk edit and Excel export.
 
 Only the 管理员 role gets in (asked of the policy); every form carries a CSRF token; writes to
-record types still pass the flush guard.  Business documents are not edited here — they have
-workflows, and their screens are the generated ones.
+record types go through the engine's write path and its flush guard.  Documents with a
+workflow are read here; they change in their own screens.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from flask import flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.form import SecureForm
 from flask_admin.theme import Bootstrap4Theme
 from werkzeug.security import generate_password_hash
 from wtforms import PasswordField, ValidationError
@@ -20,35 +20,18 @@ from wtforms import PasswordField, ValidationError
 from app import headers, passwords, throttle
 from app.engine import codelists, policy, validators
 from app.engine.codelists import CodeItem
+from app.engine.console import Secured, add_generated_views
 from app.engine.i18n import lazy_gettext as _l
-from app.engine.notify import Notice, OutboxMessage
+from app.engine.notify import OutboxMessage
 from models.base import ORG_KINDS, CurrencyRate, Organisation
 from models.base import AppUser as User
 
 
 def _is_admin() -> bool:
-    actor = policy.current_actor()
-    return policy.may_administer(actor)
+    return policy.may_administer(policy.current_actor())
 
 
-class _Secured:
-    form_base_class = SecureForm
-    can_export = True
-    export_types = ["xlsx", "csv"]
-    page_size = 50
-
-    def is_accessible(self):
-        return _is_admin()
-
-    def inaccessible_callback(self, name, **kwargs):
-        return redirect(url_for("AuthDBView.login", next=request.url))
-
-    def handle_view_exception(self, exc):
-        # A refused value is the user's to correct: show the reason, not a generic failure.
-        if isinstance(exc, (ValidationError, ValueError, policy.Refused)):
-            flash(str(getattr(exc, "message", exc)), "error")
-            return True
-        return super().handle_view_exception(exc)
+_Secured = Secured
 
 
 class HomeIndex(AdminIndexView):
@@ -163,30 +146,6 @@ class CurrencyRateAdmin(_Secured, ModelView):
                      "usd_rate": _l("折美元汇率"), "source": _l("来源")}
 
 
-class NoticeAdmin(_Secured, ModelView):
-    column_list = ["title", "kind", "role", "publisher", "published_at"]
-    column_searchable_list = ["title"]
-    column_filters = ["kind", "role", "published_at"]
-    form_columns = ["title", "kind", "role", "org_id", "content"]
-    column_labels = {"title": _l("标题"), "kind": _l("类别"), "role": _l("发送对象角色"),
-                     "publisher": _l("发布单位"), "published_at": _l("发布时间"),
-                     "org_id": _l("发送对象单位"), "content": _l("内容")}
-    form_choices = {"kind": [("公告", _l("公告")), ("通知", _l("通知"))],
-                    "role": [("", "")] + [(r, policy.ROLE_LABELS[r]) for r in policy.ROLES]}
-
-    def on_model_change(self, form, model, is_created):
-        from app.engine.guard import system
-        from app.engine.record import now
-
-        if not model.role:
-            model.role = None
-        if is_created:
-            actor = policy.current_actor()
-            with system():
-                model.published_at = now()
-                model.publisher = actor.display_name if actor else "系统"
-
-
 class OutboxAdmin(_Secured, ModelView):
     can_create = False
     can_edit = False
@@ -217,9 +176,9 @@ def init_admin(app, db) -> Admin:
                                  category=_l("参数")))
     admin.add_view(CurrencyRateAdmin(CurrencyRate, db, name=_l("汇率"), endpoint="rate_admin",
                                      category=_l("参数")))
-    admin.add_view(NoticeAdmin(Notice, db, name=_l("公告消息"), endpoint="notice_admin"))
     admin.add_view(OutboxAdmin(OutboxMessage, db, name=_l("消息发送队列"),
                                endpoint="outbox_admin"))
+    add_generated_views(admin, db)  # every record type and every code list
     # Every console form (create, edit, delete, bulk action) derives from SecureForm and checks
     # its own CSRF token; the app-wide check would demand a second one under the same name.
     from app import csrf
