@@ -168,3 +168,16 @@ def test_nothing_was_written_by_any_of_it(api, db):
     db.rollback()
     assert db.scalar(select(LicenceApplication.agent_name).where(
         LicenceApplication.id == 1)) != "改"
+
+
+def test_every_text_field_has_a_maximum(api, db):
+    """A 10 MB 备注 was once stored (and copied into the history): a Text column without a
+    length of its own holds 4,000 characters."""
+    c = api("enterprise1")
+    v = get(db, LicenceApplication, 1).version
+    resp = c.put("/api/v1/me_licence_application/1", json={"remark": "备" * (10 * 1024 * 1024 // 3),
+                                                          "version": v})
+    assert resp.status_code == 422
+    assert resp.json["errors"]["remark"] == ["长度不能超过 4000 个字符"]
+    resp = c.put("/api/v1/me_licence_application/1", json={"remark": "备" * 4000, "version": v})
+    assert resp.status_code == 200

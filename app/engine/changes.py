@@ -32,6 +32,8 @@ from .inputs import BadInput, check_text
 from .present import same
 from .record import session_for
 
+# A Text column without a length of its own holds at most this many characters (备注 …).
+TEXT_MAX_LENGTH = 4000
 TRUE_VALUES = {"y", "on", "true", "1", "yes", "是"}
 FALSE_VALUES = {"n", "off", "false", "0", "no", "否", ""}
 IGNORED_KEYS = {"id", "status_label", "created_at", "updated_at", "created_by_id",
@@ -61,82 +63,109 @@ class Stale(policy.Refused):
 
 
 def coerce(session, spec: FieldSpec, coltype, raw):
-    """Turn a submitted value (form string or JSON value) into the column's Python value."""
+    """Turn a submitted value (form string or JSON value) into the column's Python value;
+    ValueError with the user's message when it cannot be one."""
     if isinstance(coltype, Boolean):
-        if isinstance(raw, bool):
-            return raw
-        if raw is None:
-            return False
-        s = str(raw).strip().lower()
-        if s in TRUE_VALUES:
-            return True
-        if s in FALSE_VALUES:
-            return False
-        raise ValueError(_("请选择是或否"))
+        return _boolean(raw)
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
-    if isinstance(coltype, Integer):
-        if isinstance(raw, bool):
-            raise ValueError(_("请输入整数"))
-        try:
-            value = int(str(raw).strip())
-        except ValueError:
-            raise ValueError(_("请输入整数")) from None
-        limit = 2**63 - 1 if isinstance(coltype, BigInteger) else 2**31 - 1
-        if abs(value) > limit:
-            raise ValueError(_("数值过大"))
-        if isinstance(spec.choices, list) and str(value) not in {str(c) for c, _l in spec.choices}:
-            raise ValueError(_("「%(code)s」不是有效的选项", code=value))
-        return value
-    if isinstance(coltype, Numeric):
-        try:
-            value = decimal.Decimal(str(raw).strip().replace(",", ""))
-        except decimal.InvalidOperation:
-            raise ValueError(_("请输入数字")) from None
-        if not value.is_finite():
-            raise ValueError(_("请输入数字"))
-        scale = coltype.scale or 0
-        precision = coltype.precision or 18
-        if -value.as_tuple().exponent > scale:
-            raise ValueError(_("最多 %(n)s 位小数", n=scale))
-        if abs(value) >= decimal.Decimal(10) ** (precision - scale):
-            raise ValueError(_("数值过大"))
-        return value
-    if isinstance(coltype, DateTime):
-        if isinstance(raw, dt.datetime):
-            return raw
-        try:
-            return dt.datetime.fromisoformat(str(raw).strip().replace("T", " "))
-        except ValueError:
-            raise ValueError(_("日期时间格式应为 YYYY-MM-DD HH:MM")) from None
-    if isinstance(coltype, Date):
-        if isinstance(raw, dt.date):
-            return raw
-        try:
-            return dt.date.fromisoformat(str(raw).strip()[:10])
-        except ValueError:
-            raise ValueError(_("日期格式应为 YYYY-MM-DD")) from None
-    if isinstance(coltype, (String, Text)):
-        if isinstance(raw, (dict, list)):
-            raise ValueError(_("格式错误"))
-        value = str(raw).strip()
-        try:
-            check_text(value)
-        except BadInput as e:
-            raise ValueError(str(e)) from None
-        length = getattr(coltype, "length", None)
-        if length and len(value) > length:
-            raise ValueError(_("长度不能超过 %(n)s 个字符", n=length))
-        if spec.codelist:
-            known = codelists.items(session, spec.codelist)
-            if value not in known:
-                raise ValueError(
-                    _("「%(code)s」不是有效的代码，请从下拉列表中选择", code=value)
-                )
-        if isinstance(spec.choices, list) and value not in {str(c) for c, _l in spec.choices}:
-            raise ValueError(_("「%(code)s」不是有效的选项", code=value))
-        return value
+    for types, convert in _CONVERTERS:
+        if isinstance(coltype, types):
+            return convert(session, spec, coltype, raw)
     return raw
+
+
+def _boolean(raw) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if raw is None:
+        return False
+    text = str(raw).strip().lower()
+    if text in TRUE_VALUES:
+        return True
+    if text in FALSE_VALUES:
+        return False
+    raise ValueError(_("请选择是或否"))
+
+
+def _offered(spec: FieldSpec, value) -> None:
+    """A value of fixed options must be one of them."""
+    if isinstance(spec.choices, list) and str(value) not in {str(c) for c, _l in spec.choices}:
+        raise ValueError(_("「%(code)s」不是有效的选项", code=value))
+
+
+def _integer(session, spec, coltype, raw) -> int:
+    if isinstance(raw, bool):
+        raise ValueError(_("请输入整数"))
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError(_("请输入整数")) from None
+    limit = 2**63 - 1 if isinstance(coltype, BigInteger) else 2**31 - 1
+    if abs(value) > limit:
+        raise ValueError(_("数值过大"))
+    _offered(spec, value)
+    return value
+
+
+def _decimal(session, spec, coltype, raw) -> decimal.Decimal:
+    try:
+        value = decimal.Decimal(str(raw).strip().replace(",", ""))
+    except decimal.InvalidOperation:
+        raise ValueError(_("请输入数字")) from None
+    if not value.is_finite():
+        raise ValueError(_("请输入数字"))
+    scale, precision = coltype.scale or 0, coltype.precision or 18
+    if -value.as_tuple().exponent > scale:
+        raise ValueError(_("最多 %(n)s 位小数", n=scale))
+    if abs(value) >= decimal.Decimal(10) ** (precision - scale):
+        raise ValueError(_("数值过大"))
+    return value
+
+
+def _datetime(session, spec, coltype, raw) -> dt.datetime:
+    if isinstance(raw, dt.datetime):
+        return raw
+    try:
+        return dt.datetime.fromisoformat(str(raw).strip().replace("T", " "))
+    except ValueError:
+        raise ValueError(_("日期时间格式应为 YYYY-MM-DD HH:MM")) from None
+
+
+def _date(session, spec, coltype, raw) -> dt.date:
+    if isinstance(raw, dt.date):
+        return raw
+    try:
+        return dt.date.fromisoformat(str(raw).strip()[:10])
+    except ValueError:
+        raise ValueError(_("日期格式应为 YYYY-MM-DD")) from None
+
+
+def _text(session, spec, coltype, raw) -> str:
+    if isinstance(raw, (dict, list)):
+        raise ValueError(_("格式错误"))
+    value = str(raw).strip()
+    try:
+        check_text(value)
+    except BadInput as e:
+        raise ValueError(str(e)) from None
+    length = spec.max_length or getattr(coltype, "length", None) or TEXT_MAX_LENGTH
+    if len(value) > length:
+        raise ValueError(_("长度不能超过 %(n)s 个字符", n=length))
+    if spec.codelist and value not in codelists.items(session, spec.codelist):
+        raise ValueError(_("「%(code)s」不是有效的代码，请从下拉列表中选择", code=value))
+    _offered(spec, value)
+    return value
+
+
+# DateTime before Date: a DateTime column is not a Date, but keep the order explicit.
+_CONVERTERS = (
+    (Integer, _integer),
+    (Numeric, _decimal),
+    (DateTime, _datetime),
+    (Date, _date),
+    ((String, Text), _text),
+)
 
 
 def _choice_errors(spec: FieldSpec, obj, value, current) -> list[str]:
@@ -220,73 +249,85 @@ def apply(session, record, data: dict, actor, *, partial: bool = True,
             raise ValidationErrors(errors)
 
 
-def _collect(session, root, obj, data, actor, prefix, errors, forbidden, setters, *, partial):
+def _collect(session, root, obj, data, actor, prefix, errors, forbidden, setters, *,
+             partial=True):
+    """Check every posted key of ``obj`` (the record or one of its lines) and queue the
+    setters of the valid changes; refusals go to ``forbidden``, format errors to ``errors``."""
     meta = obj.meta()
-    is_root = obj is root
+    holder = None if obj is root else _holder_spec(obj)
     for key, raw in data.items():
         path = f"{prefix}{key}"
         if key in IGNORED_KEYS or key == "version" or key.startswith("_"):
             continue
         spec = meta.fields.get(key)
         if spec is not None:
-            coltype = meta.column_type(key)
-            try:
-                value = coerce(session, spec, coltype, raw)
-            except ValueError as e:
-                errors[path].append(str(e))
-                continue
-            if spec.secret:
-                # Write-only: a blank value keeps what is stored.
-                if value in (None, ""):
-                    continue
-                editable = (policy.field_editable(actor, root, spec) if is_root else
-                            policy.child_field_editable(actor, root, _holder_spec(obj), spec))
-                if not editable:
-                    forbidden.append(str(spec.label))
-                    continue
-                msgs = validate_value(spec, value)
-                if msgs:
-                    errors[path].extend(msgs)
-                    continue
-                stored = spec.store(value) if spec.store else value
-                setters.append(lambda o=obj, k=key, v=stored: setattr(o, k, v))
-                continue
-            current = getattr(obj, key)
-            if is_root:
-                editable = policy.field_editable(actor, root, spec)
-            else:
-                editable = policy.child_field_editable(actor, root, _holder_spec(obj), spec)
-            if not editable:
-                if not same(value, current) and not (value in (None, "") and current in (None, "")):
-                    forbidden.append(str(spec.label))
-                continue
-            msgs = validate_value(spec, value) + _choice_errors(spec, obj, value, current)
-            if msgs:
-                errors[path].extend(msgs)
-                continue
-            if not same(value, current) or (value is None) != (current is None):
-                setters.append(lambda o=obj, k=key, v=value: setattr(o, k, v))
-            continue
-        cspec = meta.children.get(key)
-        if cspec is not None:
-            _collect_children(session, root, obj, cspec, raw, actor, path, errors, forbidden,
-                              setters)
-            continue
-        if key == getattr(meta, "owner", None):
-            if raw not in (None, "") and str(raw) != str(getattr(obj, key)):
-                forbidden.append(_("所属单位"))
-            continue
-        if key == "status":
-            if raw not in (None, "") and raw != getattr(obj, "status", None):
-                forbidden.append(_("状态"))
-            continue
-        if hasattr(type(obj), key):
-            # A mapped column the declaration does not expose: not for users to write.
-            current = getattr(obj, key, None)
-            if raw not in (None, "") and str(raw) != str(current):
-                forbidden.append(key)
-            continue
-        errors[path].append(_("未知字段"))
+            _collect_field(session, root, obj, holder, spec, raw, actor, path, errors,
+                           forbidden, setters)
+        elif key in meta.children:
+            _collect_children(session, root, obj, meta.children[key], raw, actor, path,
+                              errors, forbidden, setters)
+        elif holder is None and _protected(obj, meta, key):
+            if _posted_differs(raw, getattr(obj, key, None)):
+                forbidden.append(_protected_label(meta, key))
+        else:
+            errors[path].append(_("未知字段"))
+
+
+def _protected(obj, meta, key) -> bool:
+    """Columns of the record no user writes: its owner, its state, undeclared columns."""
+    return key in (meta.owner, "status") or hasattr(type(obj), key)
+
+
+def _protected_label(meta, key) -> str:
+    if key == meta.owner:
+        return _("所属单位")
+    return _("状态") if key == "status" else key
+
+
+def _posted_differs(raw, current) -> bool:
+    return raw not in (None, "") and str(raw) != str(current)
+
+
+def _collect_field(session, root, obj, holder, spec, raw, actor, path, errors, forbidden,
+                   setters):
+    """One posted field of the record (``holder`` None) or of a line of one of its tables
+    (whose editability the table decides as a whole, see _collect_children)."""
+    try:
+        value = coerce(session, spec, obj.meta().column_type(spec.name), raw)
+    except ValueError as e:
+        errors[path].append(str(e))
+        return
+    if holder is None:
+        editable = policy.field_editable(actor, root, spec)
+    else:
+        editable = not spec.readonly
+    if spec.secret:
+        # Write-only: a blank value keeps what is stored.
+        if value in (None, ""):
+            return
+        if not editable:
+            forbidden.append(str(spec.label))
+            return
+        msgs = validate_value(spec, value)
+        if msgs:
+            errors[path].extend(msgs)
+            return
+        stored = spec.store(value) if spec.store else value
+        setters.append(lambda o=obj, k=spec.name, v=stored: setattr(o, k, v))
+        return
+    current = getattr(obj, spec.name)
+    if not editable:
+        new_line = holder is not None and obj.id is None
+        blank = value in (None, "") and (holder is not None or current in (None, ""))
+        if not new_line and not blank and not same(value, current):
+            forbidden.append(str(spec.label))
+        return
+    msgs = validate_value(spec, value) + _choice_errors(spec, obj, value, current)
+    if msgs:
+        errors[path].extend(msgs)
+        return
+    if obj.id is None or not same(value, current) or (value is None) != (current is None):
+        setters.append(lambda o=obj, k=spec.name, v=value: setattr(o, k, v))
 
 
 def _holder_spec(child) -> ChildSpec | None:
@@ -360,8 +401,7 @@ def _collect_children(session, root, parent, cspec: ChildSpec, rows, actor, path
                 continue
         kept.append(child)
         before = len(setters)
-        _collect_child(session, root, parent, child, cspec, row, actor, rpath, errors,
-                       forbidden, setters, editable)
+        _collect(session, root, child, row, actor, rpath, errors, forbidden, setters)
         if len(setters) != before:
             changed = True
     if set(existing) - {c.id for c in kept if c.id is not None}:
@@ -372,44 +412,6 @@ def _collect_children(session, root, parent, cspec: ChildSpec, rows, actor, path
         return
     if changed:
         setters.append(lambda p=parent, n=cspec.name, k=kept: setattr(p, n, list(k)))
-
-
-def _collect_child(session, root, parent, child, cspec, row, actor, prefix, errors, forbidden,
-                   setters, editable):
-    cmeta = child.meta()
-    local_forbidden: list[str] = []
-    for key, raw in row.items():
-        path = f"{prefix}{key}"
-        if key in IGNORED_KEYS or key.startswith("_"):
-            continue
-        spec = cmeta.fields.get(key)
-        if spec is not None:
-            try:
-                value = coerce(session, spec, cmeta.column_type(key), raw)
-            except ValueError as e:
-                errors[path].append(str(e))
-                continue
-            current = getattr(child, key)
-            if spec.readonly:
-                if child.id is not None and not same(value, current) and value is not None:
-                    local_forbidden.append(str(spec.label))
-                continue
-            msgs = validate_value(spec, value) + _choice_errors(spec, child, value, current)
-            if msgs:
-                errors[path].extend(msgs)
-                continue
-            if child.id is None or not same(value, current) or (value is None) != (
-                current is None
-            ):
-                setters.append(lambda o=child, k=key, v=value: setattr(o, k, v))
-            continue
-        sub = cmeta.children.get(key)
-        if sub is not None:
-            _collect_children(session, root, child, sub, raw, actor, path, errors, forbidden,
-                              setters)
-            continue
-        errors[path].append(_("未知字段"))
-    forbidden.extend(local_forbidden)
 
 
 def required_errors(record) -> dict[str, list[str]]:

@@ -93,6 +93,11 @@ class FieldSpec:
     store: Callable[[Any], Any] | None = None
     # Pick the value from a catalogue (fuzzy search from ``min_chars`` characters).
     picker: Picker | None = None
+    # Characters a text holds at most (default: the column's length, or 4,000 for Text).
+    max_length: int | None = None
+    # A date that must not lie before another date field of the record (完成日期 after
+    # 发生日期, 到期日期 after 开始日期): that field's name.
+    not_before: str | None = None
     order: int = dc_field(default_factory=lambda: next(_counter))
     name: str = ""
 
