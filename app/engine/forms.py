@@ -248,9 +248,14 @@ def build(session, record, actor, *, posted: dict | None = None,
     for sec in ordered:
         for f in sec.fields:
             known.add(f.path)
-    unplaced = [f"{k}: {'; '.join(v)}" for k, v in errors.items()
-                if k not in known and "-" not in k]
+    unplaced = [("; ".join(v) if k == "_record" else f"{_label_of(meta, k)}: {'; '.join(v)}")
+                for k, v in errors.items() if k not in known and "-" not in k]
     return FormView(sections=ordered, editable=any_editable, errors=errors, unplaced=unplaced)
+
+
+def _label_of(meta, name: str) -> str:
+    spec = meta.fields.get(name) or meta.children.get(name)
+    return str(spec.label) if spec is not None else name
 
 
 # --- computed fields while typing ------------------------------------------------------------

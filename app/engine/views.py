@@ -332,8 +332,8 @@ class RecordView(BaseView):
             # Errors of the transition's own dialog are shown in it, reopened.
             names = {i.name for i in t.inputs} | {"opinion"}
             dialog = {k: v for k, v in answer.errors.items() if k in names}
-        if answer.errors and not dialog:
-            flash(answer.message, "danger")
+        if answer.errors and not dialog and set(answer.errors) != {"_record"}:
+            flash(answer.message, "danger")  # (a record-wide error shows above the form)
         page = self._form_page(
             actor, record, posted=posted,
             errors={k: v for k, v in answer.errors.items() if k not in dialog},

@@ -13,9 +13,9 @@
 
   // ---- dialogs (退回原因, 检验结果 …): a required input left empty is pointed out in the dialog,
   // which stays open with what was typed, instead of a round trip that closes it -------------
-  $(document).on("submit", ".modal form", function (e) {
+  $(document).on("click", ".modal-footer button[type=submit]", function (e) {
     var $missing = $();
-    $(this).find(".modal-body .form-group").each(function () {
+    $(this).closest(".modal").find(".modal-body .form-group").each(function () {
       var $g = $(this), $in = $g.find("input, textarea, select").not("[type=hidden]").first();
       $g.removeClass("has-error").children(".js-required-error").remove();
       if (!$in.length || !$g.children("label").find(".req").length || $.trim($in.val())) { return; }
@@ -66,6 +66,8 @@
     if (!ids.length) { window.alert(t("pickSome", "请先勾选记录")); return; }
     window.open($(this).data("url") + "?ids=" + ids.join(","), "_blank");
   });
+  // A list action: the rows first, then one question (its confirmation, or its opinion in a
+  // dialog like the form's), then the post.
   $(document).on("click", ".js-batch", function () {
     var $b = $(this), ids = checkedIds();
     if (!ids.length) { window.alert(t("pickSome", "请先勾选记录")); return; }
@@ -75,20 +77,34 @@
     if (String($b.data("inputs")) === "1") {
       window.location = $(".engine-list").data("base") + ids[0]; return;
     }
-    var confirmMsg = $b.data("confirm");
-    if (confirmMsg && !window.confirm(confirmMsg)) { return; }
-    var opinion = "";
-    if ($b.data("opinion")) {
-      opinion = window.prompt($b.data("opinion-label") || "", "");
-      if (opinion === null) { return; }
-      if ($b.data("opinion") === "required" && !opinion.trim()) {
-        window.alert(t("opinionRequired", "请填写意见")); return;
-      }
+    if ($b.data("dialog")) {
+      var $dlg = $("#" + $b.data("dialog"));
+      $dlg.find(".js-batch-opinion").val("").closest(".form-group").removeClass("has-error")
+        .children(".js-required-error").remove();
+      $dlg.modal("show");
+      return;
     }
+    var question = $b.data("question");
+    if (question && !window.confirm(question)) { return; }
+    sendBatch($b.data("action"), "");
+  });
+  $(document).on("click", ".js-batch-send", function () {
+    var $dlg = $(this).closest(".modal"), $op = $dlg.find(".js-batch-opinion");
+    var required = $dlg.find("label .req").length;
+    if (required && !$.trim($op.val())) {
+      $op.closest(".form-group").addClass("has-error").children(".js-required-error").remove();
+      $op.closest(".form-group").append($('<span class="help-block field-error js-required-error"></span>')
+        .text(t("required", "此项为必填项")));
+      $op.focus();
+      return;
+    }
+    sendBatch($(this).data("action"), $op.val());
+  });
+  function sendBatch(action, opinion) {
     var $f = $("#batch-form");
     $f.find("input[name=opinion]").val(opinion);
-    $f.attr("action", $b.data("action")).submit();
-  });
+    $f.attr("action", action).submit();
+  }
 
   // ---- type-ahead for code lists and catalogue pickers ---------------------------------
   // Code lists: typing filters the list at once; Space in an empty box or a click shows it.
@@ -342,6 +358,12 @@
     titleCutValues($("#record-form"));
     var $af = $("#record-form [autofocus]").first();
     if ($af.length) { $af.focus(); }
+    // A page answering a refused post shows the form's own address, so a reload asks for the
+    // form again instead of posting a second time.
+    var pageUrl = $(".engine-form").data("page-url");
+    if (pageUrl && window.history && window.history.replaceState) {
+      window.history.replaceState(null, "", pageUrl);
+    }
     // A transition's dialog the server sent back with errors opens again, with them shown.
     var dlg = $(".engine-form").data("open-dialog");
     if (dlg) { $("#" + dlg).modal("show"); }
