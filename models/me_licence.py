@@ -220,7 +220,7 @@ class MeEnterpriseFiling(Record):
     legal_rep = field(String(60), _l("法定代表人"), required=True, section="basic")
     phone = field(String(30), _l("联系电话"), required=True, section="basic",
                   validators=(validators.phone,))
-    filing_date = field(Date, _l("备案时间"), required=True, section="basic",
+    filing_date = field(Date, _l("备案时间"), required=True, section="basic", not_future=True,
                         initial=lambda actor, session: dt.date.today())
     has_trading_rights = field(Boolean, _l("进出口经营权"), section="basic", default=False)
 
@@ -683,7 +683,7 @@ class LicenceContract(ChildRecord):
     application = relationship(LicenceApplication, back_populates="contracts")
 
     contract_no = field(String(50), _l("合同号"), required=True)
-    signed_on = field(Date, _l("签约日期"))
+    signed_on = field(Date, _l("签约日期"), not_future=True)
     seller = field(String(200), _l("卖方"))
     amount = field(numeric(18, 2), _l("合同金额"), validators=(validators.positive,))
     currency = field(String(3), _l("币制"), codelist="currency")

@@ -396,7 +396,7 @@ class UeInstitutionFiling(Record):
     country = field(String(3), _l("所在国家(地区)"), codelist="country", required=True,
                     section="basic")
     address = field(String(300), _l("地址"), required=True, section="basic")
-    established_on = field(Date, _l("成立日期"), section="basic")
+    established_on = field(Date, _l("成立日期"), section="basic", not_future=True)
     legal_rep = field(String(100), _l("法定代表人"), required=True, section="basic")
     scope_text = field(Text, _l("检验业务范围"), widget="textarea", required=True,
                        section="basic")
@@ -504,7 +504,7 @@ class UeFilingEquipment(ChildRecord):
     model = field(String(100), _l("型号规格"))
     serial_no = field(String(60), _l("出厂编号"))
     quantity = field(Integer, _l("数量"), validators=(validators.positive,))
-    calibrated_until = field(Date, _l("检定/校准有效期"))
+    calibrated_until = field(Date, _l("检定/校准有效期"), not_past=True)
 
     class Meta:
         label = _l("主要检测设备情况")
@@ -521,7 +521,7 @@ class UeFilingCertification(ChildRecord):
                      placeholder="ISO/IEC 17020")
     cert_no = field(String(60), _l("证书编号"), required=True)
     issuer = field(String(200), _l("发证机构"))
-    valid_until = field(Date, _l("有效期至"))
+    valid_until = field(Date, _l("有效期至"), not_past=True)
 
     class Meta:
         label = _l("企业质量管理体系认证情况")
@@ -631,6 +631,7 @@ ENTRUSTMENT_FLOW = Workflow(
                            Input("cert_no", _l("检验机构证书编号"), String(60), required=True,
                                  target="inst_cert_no"),
                            Input("valid_until", _l("证书有效期"), Date(), required=True,
+                                 validators=(validators.not_past,),
                                  widget="date", target="cert_valid_until")],
                    effects=[_inspected], todo=True, submit_label=_l("提交"),
                    success=_l("提交成功")),  # 点击提交按钮，提示提交成功 (seed 001)
@@ -751,7 +752,8 @@ class UeEntrustmentGoods(ChildRecord):
     name = field(String(200), _l("品名"), required=True)
     model = field(String(200), _l("规格型号"), required=True)
     manufacturer = field(String(200), _l("制造商"))
-    made_on = field(String(7), _l("制造年月"), placeholder="YYYY-MM")
+    made_on = field(String(7), _l("制造年月"), placeholder="YYYY-MM",
+                    validators=(validators.year_month,))
     qty = field(numeric(18, 3), _l("数量"), required=True, validators=(validators.positive,))
     unit = field(String(3), lazy_pgettext("计量", "单位"), codelist="unit_of_measure",
                  required=True, initial="001")
@@ -930,7 +932,7 @@ class UeSupervisionCheck(Record):
                        initial=FILE_CHECK,
                        choices=[(FILE_CHECK, _l("文件检查")), (SITE_CHECK, _l("实地检查"))])
     requirement = field(Text, _l("检查内容及要求"), required=True, widget="textarea")
-    deadline = field(Date, _l("提交期限"))
+    deadline = field(Date, _l("提交期限"), not_past=True)
     issued_at = field(DateTime, _l("下达时间"), system=True, copy=False)
     feedback = field(Text, _l("反馈说明"), widget="textarea",
                      edit_states=("requested", "supplement"), edit_roles=(INSTITUTION,),
@@ -962,13 +964,6 @@ class UeSupervisionCheck(Record):
 # -- 处置反馈: 不予认可装运前检验结果 / 撤销备案 / 限期整改 ----------------------------------------
 def _needs_end(disposal) -> bool:
     return disposal.disposal_type in (NOT_RECOGNISED, RECTIFY)
-
-
-def _clean_disposal(d, session) -> dict:
-    errors = {}
-    if d.start_on and d.end_on and d.end_on < d.start_on:
-        errors["end_on"] = [_("到期日期不能早于开始日期")]
-    return errors
 
 
 def _disposal_in_force(d, ctx):
@@ -1067,7 +1062,7 @@ class UeDisposal(Record):
     basis = field(String(300), _l("处置依据"))
     start_on = field(Date, _l("开始日期"), required=True,
                      initial=lambda actor, session: dt.date.today())
-    end_on = field(Date, _l("到期日期"), required=True,
+    end_on = field(Date, _l("到期日期"), required=True, not_before="start_on",
                    show_when=("disposal_type", (NOT_RECOGNISED, RECTIFY)))
     issued_at = field(DateTime, _l("下达时间"), system=True, copy=False)
     rectification = field(Text, _l("整改情况说明"), widget="textarea",
@@ -1092,7 +1087,6 @@ class UeDisposal(Record):
         title_field = "disposal_no"
         numbering = Numbering("disposal_no", "CZ{yyyy}{seq:05d}")
         workflow = DISPOSAL_FLOW
-        clean = staticmethod(_clean_disposal)
         attachments = [
             AttachmentSlot("decision", _l("处置决定书"), max_bytes=10 * MB,
                            edit_states=("draft",), edit_roles=(CUSTOMS,)),
@@ -1156,7 +1150,7 @@ class UeAnnualReport(Record):
     year = field(Integer, _l("报告年份"), required=True, section="request",
                  initial=lambda actor, session: dt.date.today().year - 1)
     request_note = field(Text, _l("填报要求"), widget="textarea", section="request")
-    deadline = field(Date, _l("提交期限"), section="request")
+    deadline = field(Date, _l("提交期限"), section="request", not_past=True)
     issued_at = field(DateTime, _l("发起时间"), system=True, copy=False, section="request")
     batches = field(Integer, _l("全年检验批次"), validators=(validators.not_negative,),
                     section="report", required=_filling, **REPORT_FIELDS)

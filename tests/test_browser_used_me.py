@@ -35,7 +35,7 @@ TODAY = dt.date.today()
 GOODS = [
     ("8458110000", "数控卧式车床", "MAZAK QT-250", "Yamazaki Mazak", "2016-05", "2", "46000"),
     ("8457101000", "立式加工中心", "OKUMA MB-46VA", "Okuma", "2015-09", "1", "68000"),
-    ("8443139000", "单张纸胶印机", "SM 74-4", "Heidelberger Druckmaschinen", "2031-06", "3",
+    ("8443139000", "单张纸胶印机", "SM 74-4", "Heidelberger Druckmaschinen", "2003-06", "3",
      "12500.50"),
 ]
 FIXED_MADE_ON = "2013-06"          # line 3's 制造年月 as corrected after the return

@@ -426,7 +426,7 @@ def test_disposal_dates_are_checked(browser):
     resp = browser("customs1").post("/ue_disposal/new/do/save", data={
         "institution_id": str(INST1), "disposal_type": "not_recognised", "notice_content": "x",
         "start_on": "2026-12-01", "end_on": "2026-11-01"})
-    assert resp.status_code == 422 and "到期日期不能早于开始日期" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "不能早于「开始日期」" in resp.get_data(as_text=True)
 
 
 # --- 质量反馈, 监督检查, 年度报告 -------------------------------------------------------------

@@ -25,7 +25,7 @@ from sqlalchemy import (
     inspect,
 )
 
-from . import codelists, policy
+from . import codelists, policy, validators
 from .fields import ChildSpec, FieldSpec
 from .i18n import gettext as _
 from .inputs import BadInput, check_text
@@ -182,6 +182,41 @@ def _choice_errors(spec: FieldSpec, obj, value, current) -> list[str]:
     return [_("「%(code)s」不是有效的选项", code=value)]
 
 
+def _date_errors(spec: FieldSpec, value) -> list[str]:
+    """A date entered or changed that must lie ahead (a validity) or behind (a manufacture)."""
+    checks = ([validators.not_past] if spec.not_past else []) + (
+        [validators.not_future] if spec.not_future else [])
+    msgs = []
+    for check in checks:
+        try:
+            check(value)
+        except ValueError as e:
+            msgs.append(str(e))
+    return msgs
+
+
+def order_errors(record, prefix: str = "") -> dict[str, list[str]]:
+    """Dates of a record (and of its lines) that lie before the date they must follow."""
+    errors: dict[str, list[str]] = {}
+    meta = record.meta()
+    for name, spec in meta.fields.items():
+        if not spec.not_before:
+            continue
+        value, other = getattr(record, name), getattr(record, spec.not_before)
+        if value is not None and other is not None and value < other:
+            errors[f"{prefix}{name}"] = [_("不能早于「%(other)s」（%(date)s）",
+                                           other=meta.fields[spec.not_before].label,
+                                           date=present_date(other))]
+    for cname in meta.children:
+        for i, child in enumerate(getattr(record, cname)):
+            errors.update(order_errors(child, f"{prefix}{cname}-{i}-"))
+    return errors
+
+
+def present_date(value) -> str:
+    return value.strftime("%Y-%m-%d") if value is not None else ""
+
+
 def validate_value(spec: FieldSpec, value) -> list[str]:
     msgs = []
     for check in spec.validators:
@@ -323,6 +358,8 @@ def _collect_field(session, root, obj, holder, spec, raw, actor, path, errors, f
             forbidden.append(str(spec.label))
         return
     msgs = validate_value(spec, value) + _choice_errors(spec, obj, value, current)
+    if not same(value, current):
+        msgs += _date_errors(spec, value)
     if msgs:
         errors[path].extend(msgs)
         return

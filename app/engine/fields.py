@@ -98,6 +98,10 @@ class FieldSpec:
     # A date that must not lie before another date field of the record (完成日期 after
     # 发生日期, 到期日期 after 开始日期): that field's name.
     not_before: str | None = None
+    # A date entered (or changed) must not lie before today (a validity, a deadline) / after
+    # today (a date of manufacture, of signature).
+    not_past: bool = False
+    not_future: bool = False
     order: int = dc_field(default_factory=lambda: next(_counter))
     name: str = ""
 

@@ -179,8 +179,10 @@ def _prepare(session, record, name, actor, *, data=None, opinion=None, inputs=No
     if t.kind == PROPOSE and proposal is None:
         raise changes.ValidationErrors({"_record": [_("请修改后再提交变更")]},
                                        _("请修改后再提交变更"))
-    if meta.clean is not None and t.kind in (SAVE, STATE):
-        errs = meta.clean(record, session)
+    if t.kind in (SAVE, STATE):
+        errs = changes.order_errors(record)
+        if meta.clean is not None:
+            errs.update(meta.clean(record, session) or {})
         if errs:
             raise changes.ValidationErrors(errs)
     if t.check_required:

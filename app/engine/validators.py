@@ -162,6 +162,38 @@ def not_negative(value) -> None:
         raise ValueError(_("不能为负数"))
 
 
+def not_past(value) -> None:
+    """A date that must not lie before today (a certificate's validity, a deadline)."""
+    if value is None:
+        return
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if day < dt.date.today():
+        raise ValueError(_("不能早于今天（%(today)s）", today=dt.date.today().isoformat()))
+
+
+def not_future(value) -> None:
+    """A date that must not lie after today (a date of manufacture, of signature)."""
+    if value is None:
+        return
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if day > dt.date.today():
+        raise ValueError(_("不能晚于今天（%(today)s）", today=dt.date.today().isoformat()))
+
+
+YEAR_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def year_month(value) -> None:
+    """年月 written YYYY-MM (制造年月), not after the current month."""
+    if value in (None, ""):
+        return
+    m = YEAR_MONTH_RE.match(str(value))
+    if not m:
+        raise ValueError(_("格式应为 YYYY-MM，例如 2016-05"))
+    if (int(m.group(1)), int(m.group(2))) > (dt.date.today().year, dt.date.today().month):
+        raise ValueError(_("不能晚于本月"))
+
+
 def max_length(n: int):
     def check(value) -> None:
         if value is not None and len(str(value)) > n:

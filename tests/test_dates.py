@@ -1,0 +1,91 @@
+"""Dates that must lie ahead of today, behind it, or after another date of the record are
+checked wherever they are entered: an expired certificate is not an inspection result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from models.used_me import UeEntrustment
+
+from .helpers import get
+from .test_used_me import INST1, PDF, _entrust
+
+TODAY = dt.date.today()
+YESTERDAY = (TODAY - dt.timedelta(days=1)).isoformat()
+NEXT_YEAR = (TODAY + dt.timedelta(days=365)).isoformat()
+
+
+def _accepted_entrustment(browser):
+    ent, inst = browser("enterprise1"), browser("institution1")
+    pk = _entrust(ent)
+    ent.post(f"/ue_entrustment/{pk}/do/submit")
+    inst.post(f"/ue_entrustment/{pk}/do/accept")
+    return inst, pk
+
+
+def test_an_expired_certificate_is_not_an_inspection_result(browser, db):
+    inst, pk = _accepted_entrustment(browser)
+    assert get(db, UeEntrustment, pk).status == "accepted"
+    for expired in ("2020-01-01", YESTERDAY):
+        resp = inst.post(f"/ue_entrustment/{pk}/do/result", data={
+            "input-cert_no": "JMI-1", "input-valid_until": expired,
+            "input-result_file": (io.BytesIO(PDF), "证书.pdf")},
+            content_type="multipart/form-data")
+        assert resp.status_code == 422
+        assert "不能早于今天" in resp.get_data(as_text=True)
+        e = get(db, UeEntrustment, pk)
+        assert e.status == "accepted" and e.inst_cert_no is None
+    inst.post(f"/ue_entrustment/{pk}/do/result", data={
+        "input-cert_no": "JMI-2", "input-valid_until": NEXT_YEAR,
+        "input-result_file": (io.BytesIO(PDF), "证书.pdf")}, content_type="multipart/form-data")
+    assert get(db, UeEntrustment, pk).status == "done"
+
+
+def test_a_disposal_does_not_end_before_it_starts(api):
+    resp = api("customs1").post("/api/v1/ue_disposal/", json={
+        "institution_id": INST1, "disposal_type": "rectify", "notice_content": "限期整改",
+        "start_on": "2026-12-01", "end_on": "2026-11-30"})
+    assert resp.status_code == 422
+    assert resp.json["errors"]["end_on"] == ["不能早于「开始日期」（2026-12-01）"]
+
+
+def test_deadlines_and_validities_entered_lie_ahead(api, db):
+    c = api("customs1")
+    resp = c.post("/api/v1/ue_supervision_check/", json={
+        "institution_id": INST1, "check_type": "file", "requirement": "提交检验记录",
+        "deadline": YESTERDAY})
+    assert resp.status_code == 422 and "不能早于今天" in resp.json["errors"]["deadline"][0]
+    resp = c.post("/api/v1/ue_annual_report/", json={
+        "institution_id": INST1, "year": 2021, "deadline": "2020-03-31"})
+    assert resp.status_code == 422 and "deadline" in resp.json["errors"]
+
+
+def test_a_date_of_manufacture_is_written_yyyy_mm_and_not_in_the_future(browser, db):
+    ent = browser("enterprise1")
+    pk = _entrust(ent)
+    line = {"__tables": "goods", "goods-0-hs_code": "8458110000", "goods-0-name": "车床",
+            "goods-0-model": "QT-250", "goods-0-qty": "1", "goods-0-unit": "001",
+            "goods-0-unit_price": "1000"}
+    for bad, msg in (("2013/11", "格式应为 YYYY-MM"), ("2013-13", "格式应为 YYYY-MM"),
+                     (f"{TODAY.year + 1}-01", "不能晚于本月")):
+        resp = ent.post(f"/ue_entrustment/{pk}/do/save", data=dict(line, **{
+            "goods-0-made_on": bad}))
+        assert resp.status_code == 422, bad
+        assert msg in resp.get_data(as_text=True), bad
+    resp = ent.post(f"/ue_entrustment/{pk}/do/save", data=dict(line, **{
+        "goods-0-made_on": "2013-11"}))
+    assert resp.status_code == 302
+    assert get(db, UeEntrustment, pk).goods[0].made_on == "2013-11"
+
+
+def test_a_contract_is_not_signed_in_the_future(api, db):
+    from models.me_licence import LicenceApplication
+
+    c = api("enterprise1")
+    lic = get(db, LicenceApplication, 1)
+    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    resp = c.put("/api/v1/me_licence_application/1", json={"version": lic.version, "contracts": [
+        {"contract_no": "HT-1", "signed_on": tomorrow}]})
+    assert resp.status_code == 422
+    assert "不能晚于今天" in resp.json["errors"]["contracts-0-signed_on"][0]
