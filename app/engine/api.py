@@ -386,11 +386,12 @@ class RecordApi(ModelRestApi):
             "role_label": str(ROLE_LABELS.get(e.role, e.role)), "org": e.org_name,
             "when": e.at.isoformat(), "opinion": e.opinion,
         } for e in history.flow_of(session, rec)]
-        field_changes = [{
-            "field": c.field, "label": history.change_label(self.model, c), "old": c.old_value,
-            "new": c.new_value,
-            "who": c.actor_name, "when": c.at.isoformat(),
-        } for c in history.changes_of(session, rec)]
+        field_changes = []
+        for c in history.changes_of(session, rec):
+            old, new = history.change_values(session, self.model, c)
+            field_changes.append({
+                "field": c.field, "label": history.change_label(self.model, c),
+                "old": old, "new": new, "who": c.actor_name, "when": c.at.isoformat()})
         return self.response(200, id=rec.id, status=getattr(rec, "status", None),
                              status_label=rec.status_label, flow=flow,
                              opinions=[f for f in flow if f["opinion"]],

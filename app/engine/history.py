@@ -13,6 +13,7 @@ from flask_appbuilder import Model
 from sqlalchemy import DateTime, Index, Integer, String, Text, inspect, select
 from sqlalchemy.orm import mapped_column
 
+from . import present
 from .i18n import gettext
 from .present import same
 from .record import ChildRecord, Record, now, root_and_spec
@@ -148,6 +149,27 @@ def change_label(model, change) -> str:
     return str(spec.label) if spec is not None else change.label
 
 
+def _spec_of(model, path: str):
+    """The field spec of ``field`` or ``table.field`` (a line's field)."""
+    meta = model.meta()
+    parts = path.split(".")
+    for part in parts[:-1]:
+        if part not in meta.children:
+            return None
+        meta = meta.child_model(part).meta()
+    return meta.fields.get(parts[-1])
+
+
+def change_values(session, model, change) -> tuple[str, str]:
+    """(old, new) of a field change as the reader sees them: a code list's or a choice's
+    label in the reader's language, never the stored code."""
+    spec = _spec_of(model, change.field)
+    if spec is None or not (spec.codelist or isinstance(spec.choices, list)):
+        return change.old_value or "", change.new_value or ""
+    return tuple(present.display(session, spec, v) if v not in (None, "") else ""
+                 for v in (change.old_value, change.new_value))
+
+
 def _field_changes(session) -> list[tuple]:
     """(entity, record id, field, label, old, new) of every tracked change about to flush;
     labels stay lazy and values raw until they are written."""
@@ -168,6 +190,7 @@ def _field_changes(session) -> list[tuple]:
                 new = h.added[0] if h.added else None
                 if same(old, new):
                     continue
+                old, new = _labelled(spec, obj, old), _labelled(spec, obj, new)
                 rows.append((meta.resource, obj.id, name, spec.label, old, new))
         elif isinstance(obj, ChildRecord):
             root, cspec = root_and_spec(session, obj)
@@ -196,6 +219,17 @@ def _field_changes(session) -> list[tuple]:
                     rows.append((rmeta.resource, root.id, f"{cspec.name}.{name}",
                                  _ChildLabel(cspec.label, title, spec.label), old, new))
     return rows
+
+
+def _labelled(spec, record, value):
+    """A value of record-dependent options (an institution chosen from those that may be
+    entrusted) is kept as its label: the options of another day may no longer hold it."""
+    if value in (None, "") or not callable(spec.choices):
+        return value
+    for code, label in spec.options(record):
+        if str(code) == str(value):
+            return str(label)
+    return value
 
 
 class _ChildLabel:

@@ -384,7 +384,9 @@ class RecordView(BaseView):
                             changes=history.changes_of(session, record), tab=tab,
                             state_label=self._state_label,
                             transition_label=self._transition_label,
-                            change_label=lambda c: history.change_label(self.model, c))
+                            change_label=lambda c: history.change_label(self.model, c),
+                            change_values=lambda c: history.change_values(session, self.model,
+                                                                          c))
 
     def _state_label(self, code):
         wf = self.meta.workflow
