@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    inspect,
     or_,
     select,
 )
@@ -57,6 +58,7 @@ from app.engine import (
     delete_transition,
     field,
     numeric,
+    policy,
     validators,
     workflow_state,
 )
@@ -278,19 +280,28 @@ def _filing_from_org(filing, actor, session):
         filing.phone = filing.phone or org.phone
 
 
-def _may_file(filing, ctx):
+def _filing_refusal(session, institution_id, filing_id=None) -> str | None:
     """Re-filing is refused during 不予认可 or 限期整改; one valid filing at a time."""
-    for d in active_disposals(ctx.session, filing.institution_id):
+    for d in active_disposals(session, institution_id):
         if d.disposal_type == NOT_RECOGNISED:
             return _("不予认可处置期间不予重新备案")
         return _("请完成限期整改后重新备案")
-    other = ctx.session.scalar(select(UeInstitutionFiling.filing_no).where(
-        UeInstitutionFiling.institution_id == filing.institution_id,
-        UeInstitutionFiling.id != filing.id,
+    other = session.scalar(select(UeInstitutionFiling.filing_no).where(
+        UeInstitutionFiling.institution_id == institution_id,
+        UeInstitutionFiling.id != (filing_id or 0),
         UeInstitutionFiling.status.in_(FILED_STATES + ("pending", "supplement"))))
     if other:
         return _("已有备案申请 %(no)s 正在办理或有效，不能重复申请", no=other)
     return None
+
+
+def _may_file(filing, ctx):
+    return _filing_refusal(ctx.session, filing.institution_id, filing.id)
+
+
+def _may_start_filing(session, actor):
+    """The re-filing form of a disposed (or already filed) institution does not open."""
+    return _filing_refusal(session, policy.owner_of_new(actor))
 
 
 def _filing_accepted(filing, ctx):
@@ -354,24 +365,24 @@ FILING_FLOW = Workflow(
                    todo=["supplement"], success=_l("申请成功")),
         Transition("accept", _l("已受理"), ["pending"], "accepted", roles=[CUSTOMS],
                    opinion="optional", opinion_label=_l("审核意见"), effects=[_filing_accepted],
-                   todo=True, batch=True, success=_l("受理成功"), style="success"),
+                   todo=True, batch=True, success=_l("已受理"), style="success"),
         Transition("reject", _l("不予受理"), ["pending"], "rejected", roles=[CUSTOMS],
                    opinion="required", opinion_label=_l("不予受理原因"),
-                   effects=[_filing_refused], todo=True, style="danger"),
+                   effects=[_filing_refused], todo=True, style="danger", success=_l("不予受理")),
         Transition("supplement", _l("补充材料"), ["pending"], "supplement", roles=[CUSTOMS],
                    opinion="required", opinion_label=_l("需补充的材料"),
-                   effects=[_filing_supplement], todo=True, style="warning"),
+                   effects=[_filing_supplement], todo=True, style="warning", success=_l("已通知补充材料")),
         Transition("request_change", _l("变更修改"), ["accepted"], "change_review",
                    roles=[INSTITUTION], kind=PROPOSE, opinion="optional",
                    opinion_label=_l("变更说明"), success=_l("变更已提交，待海关审核")),
         Transition("approve_change", _l("变更通过"), ["change_review"], "accepted",
                    roles=[CUSTOMS], kind=APPLY_CHANGE, opinion="optional",
                    opinion_label=_l("审核意见"), effects=[_change_decided], todo=True,
-                   style="success"),
+                   style="success", success=_l("变更通过")),
         Transition("reject_change", _l("变更不通过"), ["change_review"], "accepted",
                    roles=[CUSTOMS], kind=DISCARD_CHANGE, opinion="required",
                    opinion_label=_l("审核意见"), effects=[_change_decided], todo=True,
-                   style="danger"),
+                   style="danger", success=_l("变更不通过")),
         delete_transition(["draft"], [INSTITUTION], batch=False),
         # Fired by nobody: a 撤销备案 disposal performs it (the flow entry carries its name).
         Transition("revoke", _l("撤销备案"), FILED_STATES, "revoked", roles=[], on_form=False),
@@ -462,6 +473,7 @@ class UeInstitutionFiling(Record):
         ]
         workflow = FILING_FLOW
         on_create = staticmethod(_filing_from_org)
+        create_refusal = staticmethod(_may_start_filing)
         attachments = [AttachmentSlot("materials", _l("相关材料"), max_bytes=10 * MB,
                                       edit_states=("draft", "supplement"),
                                       edit_roles=(INSTITUTION,))]
@@ -567,8 +579,10 @@ def _has_goods(e, ctx):
 
 
 def _clean_entrustment(e, session) -> dict:
-    """Posting an institution the form would not offer gets the manual's reason."""
-    if e.institution_id:
+    """Posting an institution the form would not offer gets the manual's reason (when the
+    enterprise chooses it; the institution's own steps say why in their conditions)."""
+    chosen = e.id is None or inspect(e).attrs.institution_id.history.has_changes()
+    if e.institution_id and chosen:
         reason = entrustment_refusal(session, e.institution_id)
         if reason:
             return {"institution_id": [reason]}
@@ -619,6 +633,7 @@ ENTRUSTMENT_FLOW = Workflow(
                    effects=[_entrusted], todo=["supplement"], success=_l("提交成功"),
                    confirm=_l("提交后由装运前检验机构受理，是否提交？")),
         Transition("accept", _l("接受委托"), ["pending"], "accepted", roles=[INSTITUTION],
+                   conditions=[_institution_may_be_entrusted], locks=[_institution_of],
                    effects=[_accepted], todo=True, batch=True, success=_l("操作成功"),
                    style="success"),
         Transition("return", _l("退回"), ["pending"], "supplement", roles=[INSTITUTION],
@@ -818,7 +833,7 @@ QUALITY_FLOW = Workflow(
                    saves_form=True, check_required=["reply"], todo=True,
                    effects=[_stamp_reply], success=_l("提交成功")),
         Transition("close", _l("已阅"), ["replied"], "closed", roles=[CUSTOMS], todo=True,
-                   batch=True, style="success"),
+                   batch=True, style="success", success=_l("已阅")),
         delete_transition(["draft"], [CUSTOMS]),
     ],
 )
@@ -907,16 +922,16 @@ SUPERVISION_FLOW = Workflow(
                    todo=True, success=_l("提交成功")),
         Transition("pass", _l("审核通过"), ["submitted"], "passed", roles=[CUSTOMS],
                    opinion="optional", opinion_label=_l("审核意见"), todo=True,
-                   style="success"),
+                   style="success", success=_l("审核通过")),
         Transition("fail", _l("审核不通过"), ["submitted"], "supplement", roles=[CUSTOMS],
                    opinion="required", opinion_label=_l("审核意见"), effects=[_check_failed],
-                   todo=True, style="danger"),
+                   todo=True, style="danger", success=_l("审核不通过")),
         Transition("site_pass", _l("检查通过"), ["requested"], "passed", roles=[CUSTOMS],
                    opinion="optional", opinion_label=_l("检查意见"), when=_only_site_checks,
-                   style="success"),
+                   style="success", success=_l("检查通过")),
         Transition("site_fail", _l("检查不通过"), ["requested"], "supplement", roles=[CUSTOMS],
                    opinion="required", opinion_label=_l("检查意见"), when=_only_site_checks,
-                   effects=[_check_failed], style="danger"),
+                   effects=[_check_failed], style="danger", success=_l("检查不通过")),
         delete_transition(["draft"], [CUSTOMS]),
     ],
 )
@@ -1041,10 +1056,10 @@ DISPOSAL_FLOW = Workflow(
                    success=_l("提交成功")),
         Transition("lift", _l("整改通过，撤销处置"), ["rectify_submitted"], "lifted",
                    roles=[CUSTOMS], opinion="optional", opinion_label=_l("审核意见"),
-                   effects=[_disposal_lifted], todo=True, style="success"),
+                   effects=[_disposal_lifted], todo=True, style="success", success=_l("已撤销处置")),
         Transition("return_rectification", _l("整改不通过"), ["rectify_submitted"], "in_force",
                    roles=[CUSTOMS], opinion="required", opinion_label=_l("审核意见"),
-                   effects=[_rectification_returned], todo=True, style="danger"),
+                   effects=[_rectification_returned], todo=True, style="danger", success=_l("整改不通过")),
         delete_transition(["draft"], [CUSTOMS], batch=False),
     ],
 )
@@ -1125,7 +1140,7 @@ ANNUAL_FLOW = Workflow(
                    saves_form=True, check_required=["batches", "summary"], todo=True,
                    success=_l("提交成功")),
         Transition("review", _l("已阅"), ["submitted"], "reviewed", roles=[CUSTOMS], todo=True,
-                   batch=True, style="success"),
+                   batch=True, style="success", success=_l("已阅")),
         delete_transition(["draft"], [CUSTOMS]),
     ],
 )

@@ -214,7 +214,7 @@ def test_batch_declare_gives_a_result_per_id(api, db):
     assert not res[empty]["ok"] and "缺少商品信息" in res[empty]["message"]
     assert not res[3]["ok"] and "不能执行「申报」" in res[3]["message"]
     assert not res[999999]["ok"] and res[999999]["message"] == "记录不存在或无权访问"
-    assert resp.json["message"].startswith("1 申报成功，3 失败")
+    assert resp.json["message"].startswith("申报成功 1 条；申报失败 3 条：")
     assert c.post("/api/v1/me_licence_application/action/withdraw",
                   json={"ids": [2]}).status_code == 400
     assert c.post("/api/v1/me_licence_application/action/declare",

@@ -278,7 +278,7 @@ def test_batch_declare_reports_each_record(user, live):
     ent.submit("button.js-batch[data-action$='/batch/declare']")
     assert any("是否申报" in d for d in ent.dialogs), ent.dialogs
     message = ent.flash()
-    assert "1 申报成功，1 失败" in message, message
+    assert "申报成功 1 条；申报失败 1 条：" in message, message
     assert f"{empty_no} 缺少商品信息" in message, message
     ent.shot("13-batch-result", full_page=False)
     assert stored(live, ready_pk)["status"] == "under_review"

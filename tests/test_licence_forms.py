@@ -273,7 +273,7 @@ def test_batch_declare_reports_a_result_per_record(browser, db):
         "ids": [str(good), str(empty)], "_next": "/me_licence_application/"})
     assert resp.status_code == 302
     html = b.get("/me_licence_application/").get_data(as_text=True)
-    assert f"1 申报成功，1 失败：申请单 {no_empty} 缺少商品信息" in html
+    assert f"申报成功 1 条；申报失败 1 条：申请单 {no_empty} 缺少商品信息" in html
     assert get(db, LicenceApplication, good).status == "under_review"
     assert get(db, LicenceApplication, empty).status == "draft"
 
@@ -283,7 +283,7 @@ def test_batch_delete_of_drafts(browser, db):
     a, c = new_draft(b), new_draft(b)
     b.post("/me_licence_application/batch/delete", data={"ids": [str(a), str(c), "3"]})
     html = flashes(b)
-    assert "2 删除成功，1 失败" in html and "不能执行「删除」" in html
+    assert "删除成功 2 条；删除失败 1 条：" in html and "不能执行「删除」" in html
     assert get(db, LicenceApplication, a) is None and get(db, LicenceApplication, 3) is not None
 
 

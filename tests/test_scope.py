@@ -70,7 +70,7 @@ def test_batch_actions_load_rows_through_the_scope(browser, db):
     for name in ("declare", "delete"):
         b.post(f"/me_licence_application/batch/{name}", data={"ids": [str(A_DRAFT)]})
         html = b.get("/me_licence_application/").get_data(as_text=True)
-        assert "0 " in html and "记录不存在或无权访问" in html
+        assert "失败 1 条" in html and "记录不存在或无权访问" in html
     assert get(db, LicenceApplication, A_DRAFT).status == "draft"
     resp = b.post("/me_licence_application/batch/copy", data={"ids": [str(A_DRAFT)]})
     assert resp.status_code == 404

@@ -13,7 +13,7 @@ import io
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from app.engine.attachments import Attachment
@@ -137,10 +137,18 @@ def test_re_filing_is_refused_with_the_manuals_messages(browser, institution_use
                                                          message):
     username = "institution1" if org == INST1 else institution_user(org, f"inst{org}")
     b = browser(username)
-    pk = created_id(b.post("/ue_institution_filing/new/do/save", data=FILING))
-    b.post(f"/ue_institution_filing/{pk}/do/apply")
+    before = db.scalar(select(func.count()).select_from(UeInstitutionFiling))
+    # the form does not open: the reason, at once
+    resp = b.get("/ue_institution_filing/new")
+    assert resp.status_code == 302
     assert message in flashes(b)
-    assert get(db, UeInstitutionFiling, pk).status == "draft"
+    html = b.get("/ue_institution_filing/").get_data(as_text=True)
+    assert "/ue_institution_filing/new" not in html  # no 新增 offered
+    # nor does a posted one get stored
+    resp = b.post("/ue_institution_filing/new/do/save", data=FILING)
+    assert message in (resp.get_data(as_text=True) + flashes(b))
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(UeInstitutionFiling)) == before
 
 
 def test_customs_may_refuse_a_filing(browser, institution_user, db):
@@ -313,8 +321,8 @@ def test_submit_checks_the_institution_again(browser, db):
         "start_on": TODAY.isoformat(), "end_on": (TODAY + dt.timedelta(days=30)).isoformat()}))
     customs.post(f"/ue_disposal/{d}/do/issue")
     resp = ent.post(f"/ue_entrustment/{pk}/do/submit")
-    assert resp.status_code == 422
-    assert "处于限期整改期间，不能接受委托" in resp.get_data(as_text=True)
+    assert resp.status_code == 302
+    assert "处于限期整改期间，不能接受委托" in flashes(ent)
     assert get(db, UeEntrustment, pk).status == "draft"
 
 
@@ -590,3 +598,27 @@ def test_goods_lines_are_removed_and_documents_attached(browser, db):
         "slot": "result", "file": (io.BytesIO(PDF), "伪造证书.pdf")},
         content_type="multipart/form-data")
     assert "当前状态下不能上传「检验结果」" in flashes(b)
+
+
+def test_accepting_during_a_disposal_says_why(browser, db):
+    ent, inst, customs = browser("enterprise1"), browser("institution1"), browser("customs1")
+    pk = _entrust(ent)
+    ent.post(f"/ue_entrustment/{pk}/do/submit")
+    _dispose(customs, INST1, "rectify", text="限期整改")
+    resp = inst.post(f"/ue_entrustment/{pk}/do/accept")
+    assert resp.status_code == 302
+    page = flashes(inst)
+    assert "处于限期整改期间，不能接受委托" in page
+    assert "请检查标红的字段" not in page
+    assert get(db, UeEntrustment, pk).status == "pending"
+
+
+def test_enterprise_filing_offers_new_only_when_it_may(browser):
+    b = browser("enterprise1")  # its company has its 企业信息备案 already
+    resp = b.get("/me_enterprise_filing/")  # opens its own filing
+    assert resp.status_code == 302
+    status, html = b.text(resp.headers["Location"])
+    assert status == 200 and "陕西秦川精密机械有限公司" in html
+    assert "/me_enterprise_filing/new" not in html
+    resp = b.get("/me_enterprise_filing/new")
+    assert resp.status_code == 302 and "不能重复新增" in flashes(b)

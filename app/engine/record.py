@@ -185,6 +185,7 @@ class RecordMeta(_MetaBase):
         "sections", "list_columns", "search", "order_by", "title_field", "numbering", "print",
         "attachments", "workflow", "screens", "singleton_per_owner", "on_create", "clean",
         "list_default", "importable", "api", "related", "status_button_label",
+        "create_refusal",
     })
 
     def __init__(self, model: type[Record]):
@@ -218,6 +219,8 @@ class RecordMeta(_MetaBase):
         self.singleton_per_owner: bool = getattr(m, "singleton_per_owner", False)
         self.on_create: Callable | None = getattr(m, "on_create", None)
         self.clean: Callable | None = getattr(m, "clean", None)
+        # callable(session, actor) -> why this actor may not start a new one now, or None
+        self.create_refusal: Callable | None = getattr(m, "create_refusal", None)
         self.list_default: Callable | None = getattr(m, "list_default", None)
         self.importable: bool = getattr(m, "importable", False)
         self.api: bool = getattr(m, "api", True)

@@ -64,16 +64,30 @@ class Outcome:
     deleted: bool = False
 
 
-def new_record(session, model: type[Record], actor: policy.Actor) -> Record:
-    """A fresh, unsaved record with its initial values, owner and initial state."""
+def creation_refusal(session, model: type[Record], actor: policy.Actor) -> tuple | None:
+    """(status, reason) when this actor may not start a new record of this type now — its
+    role, one-per-organisation record types, the record type's own rule (an institution under
+    a disposal may not file again) — else None.  The 新增 buttons follow it."""
     if not policy.can_create(actor, model):
-        raise policy.Refused(_("您的角色无权新增「%(type)s」", type=model.meta().label))
+        return 403, _("您的角色无权新增「%(type)s」", type=model.meta().label)
     meta = model.meta()
     if meta.singleton_per_owner and meta.owner:
         exists = session.scalar(select(model.id).where(policy.own_rows(model, actor)).limit(1))
         if exists:
-            raise policy.Refused(_("本单位已有「%(type)s」，不能重复新增", type=meta.label),
-                                 status=409)
+            return 409, _("本单位已有「%(type)s」，不能重复新增", type=meta.label)
+    if meta.create_refusal is not None:
+        reason = meta.create_refusal(session, actor)
+        if reason:
+            return 409, str(reason)
+    return None
+
+
+def new_record(session, model: type[Record], actor: policy.Actor) -> Record:
+    """A fresh, unsaved record with its initial values, owner and initial state."""
+    refused = creation_refusal(session, model, actor)
+    if refused is not None:
+        raise policy.Refused(refused[1], status=refused[0])
+    meta = model.meta()
     with system():
         rec = model()
         if meta.owner and actor is not None:
@@ -417,12 +431,16 @@ def fire_batch(session, model: type[Record], ids: list, name: str, actor: policy
 
 
 def batch_summary(transition: Transition, results: list[BatchResult]) -> str:
+    """申报成功 3 条；申报失败 1 条：… — what succeeded, then what failed and why."""
     ok = sum(1 for r in results if r.ok)
     failed = [r for r in results if not r.ok]
-    text = _("%(n)s %(action)s成功", n=ok, action=transition.label)
+    parts = []
+    if ok:
+        parts.append(_("%(done)s %(n)s 条", done=transition.success_message, n=ok))
     if failed:
-        text += _("，%(n)s 失败：", n=len(failed)) + _("；").join(r.message for r in failed)
-    return text
+        parts.append(_("%(action)s失败 %(n)s 条：", action=transition.label, n=len(failed))
+                     + _("；").join(r.message for r in failed))
+    return _("；").join(parts)
 
 
 def _error_labels(record) -> dict[str, str]:

@@ -159,7 +159,8 @@ class RecordView(BaseView):
             screen=screen, actor=actor,
             transitions=[] if screen else policy.list_actions(actor, self.model),
             detail=detail,
-            can_create=policy.can_create(actor, self.model) and screen is None,
+            can_create=screen is None and wf_mod.creation_refusal(
+                session, self.model, actor) is None,
             search_mode=lambda s: listing.search_mode(self.model, s),
             url_with=self._url_with,
         )
@@ -205,7 +206,7 @@ class RecordView(BaseView):
             files=files, slots=slots, related=related, submitted=submitted,
             pending_change=pending, change_rows=change_rows, open_dialog=open_dialog,
             dialog_errors=dialog_errors or {}, dialog_values=dialog_values or {},
-            can_create=policy.can_create(actor, self.model),
+            can_create=wf_mod.creation_refusal(session, self.model, actor) is None,
             has_opinions=record.id is not None and self._has_opinions(record),
         ), status
 
