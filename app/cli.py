@@ -9,6 +9,7 @@
     flask app deliver           send queued e-mail / SMS notifications once
     flask app reindex           rebuild the contains-search index
     flask app set-password USER set a user's password (asked twice, checked by the policy)
+    flask app load-hs FILE      the 商品综合分类表 behind 商品编号 (models/customs_declaration.py)
 """
 
 from __future__ import annotations
@@ -155,5 +156,15 @@ def register_cli(app) -> None:
         except PasswordRejected as e:
             raise click.ClickException(str(e)) from None
         click.echo(_("已设置用户「%(name)s」的密码，其已有的会话和令牌随即失效", name=username))
+
+    # Commands a system declares next to its records (models/<system>.py: CLI_COMMANDS),
+    # e.g. load-hs of 智慧云报关.
+    import sys
+
+    import models
+
+    for name in models.__all__:
+        for command in getattr(sys.modules.get(f"models.{name}"), "CLI_COMMANDS", ()):
+            group.add_command(command)
 
     app.cli.add_command(group)

@@ -54,7 +54,7 @@ def register(app) -> None:
         app.appbuilder.session.remove() if hasattr(app.appbuilder.session, "remove") else None
 
 
-def stock_app(database_url: str):
+def stock_app(database_url: str, view_class_factory=None):
     """A plain Flask-AppBuilder application over the same database, with the stock view as its
     only view: FAB's own SecurityManager (permissions from its tables, per request), FAB's own
     layout and templates, FAB's default configuration.  Nothing of the product runs in it; it is
@@ -87,5 +87,5 @@ def stock_app(database_url: str):
     with app.app_context():
         db.init_app(app)
         appbuilder.init_app(app, db.session)
-        appbuilder.add_view_no_menu(make_view_class())
+        appbuilder.add_view_no_menu((view_class_factory or make_view_class)())
     return app, db

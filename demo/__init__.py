@@ -92,9 +92,13 @@ RATES = {"USD": "1", "EUR": "1.0850", "JPY": "0.0067", "GBP": "1.2700", "CHF": "
          "AUD": "0.6600", "CAD": "0.7300"}
 
 
+# Users holding more than one role: the company's reviewer (审单) is also 企业.
+MORE_ACCOUNTS = [("reviewer1", f"{policy.ENTERPRISE}+{policy.ENTERPRISE_REVIEWER}")]
+
+
 def accounts(session) -> list[tuple[str, str, str]]:
     out = []
-    for username, role, *_rest in USERS:
+    for username, role, *_rest in USERS + MORE_ACCOUNTS:
         user = session.scalar(select(AppUser).where(AppUser.username == username))
         if user is not None:
             out.append((username, role, user.organisation.name if user.organisation else "-"))
@@ -115,6 +119,10 @@ def load_demo(session) -> list[tuple[str, str, str]]:
     from demo.used_me import load_used_me
 
     load_used_me(session, orgs, actors)
+    session.commit()
+    from demo.customs_declaration import load_customs
+
+    load_customs(session, orgs, actors)
     session.commit()
     return accounts(session)
 

@@ -30,3 +30,9 @@ register("me_fx_source", _l("外汇来源"), "me_fx_source_外汇来源.csv")
 register("me_goods_use", _l("商品用途"), "me_goods_use_商品用途.csv")
 register("me_project_type", _l("项目类型"), "me_project_type_项目类型.csv")
 register("me_industry", _l("项目所属行业"), "me_industry_项目所属行业.csv")
+
+# Lists of 智慧云报关 (seed 002): see SOURCES.md, section "Lists of the declaration system".
+register("container_spec", _l("集装箱规格"), "container_spec_集装箱规格.csv")
+register("port", _l("港口"), "port_港口_unlocode.csv")
+register("domestic_port", _l("国内口岸"), "domestic_port_国内口岸_demo.csv")
+register("domestic_district", _l("境内地区"), "domestic_district_境内地区_demo.csv")

@@ -365,7 +365,7 @@ FILING_FLOW = Workflow(
                    todo=["supplement"], success=_l("申请成功")),
         Transition("accept", _l("已受理"), ["pending"], "accepted", roles=[CUSTOMS],
                    opinion="optional", opinion_label=_l("审核意见"), effects=[_filing_accepted],
-                   todo=True, batch=True, success=_l("已受理"), style="success"),
+                   todo=True, batch=True, success=lazy_pgettext("状态", "已受理"), style="success"),
         Transition("reject", _l("不予受理"), ["pending"], "rejected", roles=[CUSTOMS],
                    opinion="required", opinion_label=_l("不予受理原因"),
                    effects=[_filing_refused], todo=True, style="danger", success=_l("不予受理")),

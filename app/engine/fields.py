@@ -102,6 +102,9 @@ class FieldSpec:
     # today (a date of manufacture, of signature).
     not_past: bool = False
     not_future: bool = False
+    # Chosen when the record is made — its new form may be opened with the value in the
+    # address (/new?kind=E_DEC, a menu entry per kind) — and fixed once it is saved.
+    preset: bool = False
     order: int = dc_field(default_factory=lambda: next(_counter))
     name: str = ""
 
@@ -252,6 +255,23 @@ class Print:
     title: Any
     # Which fields the print shows is up to the template; this is the file name prefix.
     filename: str = ""
+    # The list's print button (default 批量打印), e.g. 打印报关单.
+    button: Any = None
+
+
+@dataclass
+class ListButton:
+    """A button of a list screen that opens a page: for the checked record (``select="one"``:
+    ``url`` is appended to the record's address, e.g. "/visual_review"), or without a selection
+    (``select="none"``: ``url`` is an address, or ``menu`` a list of (label, address) entries
+    of a drop-down, e.g. 状态筛选)."""
+
+    label: Any
+    url: str = ""
+    select: str = "one"  # one | none
+    menu: list[tuple[Any, str]] | None = None
+    roles: Iterable[str] | None = None
+    style: str = "default"
 
 
 @dataclass
@@ -269,6 +289,13 @@ class Screen:
     # A public query over the records: its own scope rules (role -> Rule) instead of the record
     # type's; such a screen shows only its columns and does not open records (detail=False).
     scope: dict | None = None
+    # Batch buttons of the screen: transition name -> the button's label here (None: the
+    # transition's own), e.g. {"declare": _l("发送")}.
+    transitions: dict[str, Any] = dc_field(default_factory=dict)
+    buttons: list[ListButton] = dc_field(default_factory=list)
+    # The search the screen opens with: callable() -> filters (e.g. the last 7 days).
+    list_default: Callable | None = None
+    print_label: Any = None
 
     @property
     def allowed_roles(self) -> frozenset | None:

@@ -46,10 +46,13 @@ class FieldView:
     visible: bool = True
     show_when: str | None = None
     computed: bool = False
+    # A reviewer's mark on this field (review_marks.py): "red" = marked wrong.
+    mark: str | None = None
 
     @property
     def state_class(self) -> str:
-        return "is-edit" if self.editable else "is-ro"
+        return ("is-edit" if self.editable else "is-ro") + (
+            f" review-{self.mark}" if self.mark else "")
 
 
 @dataclass
@@ -205,7 +208,9 @@ def _row(session, root, obj, cmodel, cspec, path, index, actor, prow, errors, ed
 
 
 def build(session, record, actor, *, posted: dict | None = None,
-          errors: dict | None = None) -> FormView:
+          errors: dict | None = None, marks: dict | None = None) -> FormView:
+    """``marks``: form path -> a reviewer's mark, shown on the field (the red ones of a
+    returned declaration)."""
     errors = errors or {}
     meta = record.meta()
     resource = meta.resource
@@ -238,6 +243,8 @@ def build(session, record, actor, *, posted: dict | None = None,
                                                                  [], []))
             order.append(cspec.section)
         sec.tables.append(tv)
+    if marks:
+        _apply_marks(sections.values(), marks)
     seen = []
     for name in order:
         if name not in seen:
@@ -256,6 +263,22 @@ def build(session, record, actor, *, posted: dict | None = None,
 def _label_of(meta, name: str) -> str:
     spec = meta.fields.get(name) or meta.children.get(name)
     return str(spec.label) if spec is not None else name
+
+
+def _apply_marks(sections, marks: dict) -> None:
+    for sec in sections:
+        for f in sec.fields:
+            f.mark = marks.get(f.path)
+        for t in sec.tables:
+            _mark_table(t, marks)
+
+
+def _mark_table(t: TableView, marks: dict) -> None:
+    for r in t.rows:
+        for c in r.cells:
+            c.mark = marks.get(c.path)
+        for sub in r.tables:
+            _mark_table(sub, marks)
 
 
 # --- computed fields while typing ------------------------------------------------------------

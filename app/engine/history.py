@@ -56,7 +56,7 @@ class FieldChange(Model):
 
 
 def add_flow_entry(session, record: Record, transition: str, from_state, to_state, actor,
-                   opinion: str | None = None) -> FlowEntry:
+                   opinion: str | None = None, role: str | None = None) -> FlowEntry:
     entry = FlowEntry(
         entity=record.meta().resource,
         record_id=record.id,
@@ -65,7 +65,7 @@ def add_flow_entry(session, record: Record, transition: str, from_state, to_stat
         to_state=to_state,
         actor_id=actor.user_id if actor else None,
         actor_name=actor.display_name if actor else "系统",
-        role=actor.role if actor else "",
+        role=role or (actor.role if actor else ""),
         org_name=actor.org_name if actor else None,
         at=now(),
         opinion=(opinion or None),

@@ -17,6 +17,7 @@ the record type (its scope, its create roles, the screen's roles), narrowed by `
 from __future__ import annotations
 
 import itertools
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +47,10 @@ class System:
         return next((g for g in self.groups if g.key == key), None)
 
     def menu(self, group: str, label: Any = None, *, target: str = "list",
-             roles: tuple[str, ...] | None = None, order: int | None = None) -> MenuItem:
+             roles: tuple[str, ...] | None = None, order: int | None = None,
+             args: dict[str, str] | None = None) -> MenuItem:
         return MenuItem(self, group, label, target, tuple(roles) if roles else None,
-                        next(_counter) if order is None else order)
+                        next(_counter) if order is None else order, args=dict(args or {}))
 
 
 SYSTEMS: dict[str, System] = {}
@@ -63,6 +65,9 @@ class MenuItem:
     roles: tuple[str, ...] | None = None  # narrower than what the record type allows
     order: int = 0
     resource: str = ""  # filled when the record type is registered
+    # Query of the address: a list filtered (?kind=E_DEC) and, through the list's 新增, the
+    # value a preset field of a new record starts with.
+    args: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,19 +79,25 @@ class Entry:
     label: Any
     roles: frozenset[str]
     order: int
+    args: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         base = f"/{self.resource}"
         if self.target == "new":
-            return f"{base}/new"
-        if self.target.startswith("screen:"):
-            return f"{base}/screen/{self.target.split(':', 1)[1]}/"
-        return f"{base}/"
+            url = f"{base}/new"
+        elif self.target.startswith("screen:"):
+            url = f"{base}/screen/{self.target.split(':', 1)[1]}/"
+        else:
+            url = f"{base}/"
+        if self.args:
+            url += "?" + urllib.parse.urlencode(self.args)
+        return url
 
     @property
     def name(self) -> str:
-        return f"menu:{self.resource}:{self.target}"
+        extra = "".join(f":{k}={v}" for k, v in sorted(self.args.items()))
+        return f"menu:{self.resource}:{self.target}{extra}"
 
 
 @dataclass
@@ -159,7 +170,7 @@ def tree(models) -> list[GroupEntries]:
             ge = groups.setdefault((item.system.key, group.key),
                                    GroupEntries(item.system, group))
             ge.entries.append(Entry(item.resource, item.target, _label(model, item),
-                                    entry_roles(model, item), item.order))
+                                    entry_roles(model, item), item.order, item.args))
     out = sorted(groups.values(), key=lambda g: (
         g.system.order, g.system.key, [x.key for x in g.system.groups].index(g.group.key)))
     for ge in out:

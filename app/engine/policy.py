@@ -21,13 +21,17 @@ from .workflow import SAVE, transitions_of
 
 # Role names (FAB role names; their labels are translated for display).
 ENTERPRISE = "企业"
+# Held together with 企业 by a company's reviewers (审单): the same company's rows, and the
+# review steps a record type gives them (智慧云报关 报关单审核).
+ENTERPRISE_REVIEWER = "企业审单"
 INSTITUTION = "检验机构"
 CUSTOMS = "海关"
 COMMERCE = "商务"
 ADMIN = "管理员"
-ROLES = (ENTERPRISE, INSTITUTION, CUSTOMS, COMMERCE, ADMIN)
+ROLES = (ENTERPRISE, ENTERPRISE_REVIEWER, INSTITUTION, CUSTOMS, COMMERCE, ADMIN)
 ROLE_LABELS = {
     ENTERPRISE: _l("企业"),
+    ENTERPRISE_REVIEWER: _l("企业审单"),
     INSTITUTION: _l("检验机构"),
     CUSTOMS: _l("海关"),
     COMMERCE: _l("商务"),
@@ -305,6 +309,8 @@ def field_editable(actor: Actor | None, record: Record, spec: FieldSpec) -> bool
     """Yellow (True) or grey (False) for this actor, record and field."""
     if spec.readonly:
         return bool(actor and actor.system)
+    if spec.preset and record.id is not None:
+        return bool(actor and actor.system)  # chosen when the record is made, fixed after
     return _may_edit(actor, record, edit_states=spec.edit_states, edit_roles=spec.edit_roles)
 
 
@@ -375,6 +381,14 @@ def has_any(actor: Actor | None, roles) -> bool:
     return actor is not None and (actor.system or bool(actor.roles & frozenset(roles)))
 
 
+def acting_role(actor: Actor | None, roles) -> str | None:
+    """The role an actor acts in for a step given to `roles` (the first in the policy's order):
+    审核通过 is signed as 企业审单, not as 企业."""
+    if actor is None:
+        return None
+    return next((r for r in ROLES if r in actor.roles and r in roles), None)
+
+
 def may_administer(actor: Actor | None) -> bool:
     """The administrators' console, metrics and security views."""
     return actor is not None and (actor.system or ADMIN in actor.roles)
@@ -389,13 +403,26 @@ def can_open_screen(actor: Actor | None, model, screen=None) -> bool:
     return can_access_type(actor, model)
 
 
-def list_actions(actor: Actor | None, model) -> list:
-    """Transitions offered on the list for the checked rows: those the actor's roles hold
-    (whether each row allows it is answered per row when fired)."""
+def list_actions(actor: Actor | None, model, screen=None) -> list[tuple]:
+    """(transition, button label) offered on a list for the checked rows: the steps the
+    actor's roles hold (not 暂存), or on a screen the ones it names — whether each row allows
+    it is answered per row when fired."""
     if actor is None:
         return []
-    return [t for t in transitions_of(model)
-            if t.kind != SAVE and (actor.system or actor.roles & t.roles)]
+    if screen is not None:
+        out = []
+        for name, label in screen.transitions.items():
+            t = next((x for x in transitions_of(model) if x.name == name), None)
+            if t is not None and has_any(actor, t.roles):
+                out.append((t, label or t.label))
+        return out
+    return [(t, t.label) for t in transitions_of(model)
+            if t.kind != SAVE and has_any(actor, t.roles)]
+
+
+def list_buttons(actor: Actor | None, buttons) -> list:
+    """The page-opening buttons of a list (fields.ListButton) this actor is given."""
+    return [b for b in buttons if b.roles is None or has_any(actor, b.roles)]
 
 
 def todo_states(actor: Actor | None, model) -> set[str]:

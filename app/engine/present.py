@@ -157,6 +157,18 @@ def list_rows(session, model, records, columns, *, first_no: int | None, link_ba
     return Markup("\n".join(out))
 
 
+def preset_title(model, presets: dict) -> str:
+    """A list filtered by one preset choice (报关单类型 = 出口报关单) is titled by it."""
+    if len(presets) != 1:
+        return ""
+    (name, value), = presets.items()
+    spec = model.meta().fields.get(name)
+    for code, label in (spec.options() if spec is not None and spec.choices else []):
+        if str(code) == str(value):
+            return str(label)
+    return ""
+
+
 def column_label(model, name: str):
     if name == "id":
         return "ID"

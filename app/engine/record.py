@@ -185,7 +185,7 @@ class RecordMeta(_MetaBase):
         "sections", "list_columns", "search", "order_by", "title_field", "numbering", "print",
         "attachments", "workflow", "screens", "singleton_per_owner", "on_create", "clean",
         "list_default", "importable", "api", "related", "status_button_label",
-        "create_refusal",
+        "create_refusal", "export_label", "list_buttons", "features",
     })
 
     def __init__(self, model: type[Record]):
@@ -226,6 +226,11 @@ class RecordMeta(_MetaBase):
         self.api: bool = getattr(m, "api", True)
         self.related = list(getattr(m, "related", []))
         self.status_button_label = getattr(m, "status_button_label", None)
+        # 列表导出 …, buttons of the list that open a page (fields.ListButton), and features
+        # that bring screens and endpoints of their own (visual review, exchange messages).
+        self.export_label = getattr(m, "export_label", None)
+        self.list_buttons = list(getattr(m, "list_buttons", []))
+        self.features = list(getattr(m, "features", []))
         if self.workflow is not None:
             self.workflow.bind(model)
 

@@ -23,6 +23,13 @@ def register(appbuilder) -> None:
             api = api_for(model)
             appbuilder.add_api(api)
             sm.engine_access[api.__name__] = meta.roles
+        for feature in meta.features:  # screens and endpoints a feature brings (features.py)
+            for extra in feature.views(model):
+                appbuilder.add_view_no_menu(extra)
+                sm.engine_access[extra.__name__] = meta.roles
+            for extra in feature.apis(model) if meta.api else ():
+                appbuilder.add_api(extra)
+                sm.engine_access[extra.__name__] = meta.roles
     for group in menus.tree(REGISTRY.values()):
         for entry in group.entries:
             appbuilder.add_link(name=entry.name, href=entry.url, label=entry.label,

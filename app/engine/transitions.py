@@ -51,6 +51,8 @@ class Context:
     messages: list[str] = field(default_factory=list)
     # PROPOSE: the validated changes {field: {"old", "new"}} that await review.
     proposal: dict | None = None
+    # A record an effect made (生成报关单 from a 核注清单): the user is taken to it.
+    new_record: Any = None
 
 
 @dataclass
@@ -300,13 +302,18 @@ def _perform(session, record, t: Transition, ctx: Context, *, is_new: bool = Fal
             add_flow_entry(session, record, "create", None, wf.initial, actor)
         if t.kind in STATE_KINDS:
             add_flow_entry(session, record, t.name, from_state, to_state, actor,
-                           ctx.opinion or _inputs_text(t, ctx))
+                           ctx.opinion or _inputs_text(t, ctx), role=_signing_role(actor, t))
         if flush:
             session.flush()
     message = str(t.success_message)
     if ctx.messages:
         message = _("，").join([message, *ctx.messages])
-    return Outcome(record, t, from_state, to_state, message)
+    return Outcome(record, t, from_state, to_state, message, new_record=ctx.new_record)
+
+
+def _signing_role(actor, t: Transition) -> str | None:
+    """A step is signed with the role it is given to (审核通过 by 企业审单, not 企业)."""
+    return policy.acting_role(actor, t.roles)
 
 
 def _inputs_text(t: Transition, ctx: Context) -> str | None:

@@ -200,3 +200,37 @@ def max_length(n: int):
             raise ValueError(_("长度不能超过 %(n)s 个字符", n=n))
 
     return check
+
+
+# ISO 6346 freight container numbers: owner code (3 letters) + category (U, J or Z) + 6-digit
+# serial + check digit.  Letters count A=10 … Z=38 skipping the multiples of 11; each of the
+# first ten characters is weighted 2^position; check = (Σ mod 11) mod 10.
+_ISO6346 = {}
+_v = 10
+for _c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+    if _v % 11 == 0:
+        _v += 1
+    _ISO6346[_c] = _v
+    _v += 1
+_ISO6346.update({str(d): d for d in range(10)})
+
+
+def container_check_digit(first10: str) -> int:
+    total = sum(_ISO6346[c] * (2 ** i) for i, c in enumerate(first10))
+    return total % 11 % 10
+
+
+def is_container_no(value: str) -> bool:
+    value = (value or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}[UJZ]\d{7}", value):
+        return False
+    return container_check_digit(value[:10]) == int(value[10])
+
+
+def container_no(value) -> None:
+    if value in (None, ""):
+        return
+    if not re.fullmatch(r"[A-Z]{3}[UJZ]\d{7}", str(value)):
+        raise ValueError(_("集装箱号应为 4 位字母（第 4 位为 U、J 或 Z）加 7 位数字"))
+    if not is_container_no(str(value)):
+        raise ValueError(_("集装箱号校验位错误"))

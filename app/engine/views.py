@@ -96,6 +96,12 @@ class RecordView(BaseView):
     def _searches(self, screen=None):
         return screen.search if screen is not None else self.meta.search
 
+    def _presets(self, filters) -> dict:
+        """Values of preset fields (报关单类型 …) a list is filtered by: its 新增 starts with
+        them."""
+        return {n: str(v) for n, v in filters.items()
+                if v and n in self.meta.fields and self.meta.fields[n].preset}
+
     # -- list ---------------------------------------------------------------------------
     @expose("/")
     @engine_route
@@ -117,12 +123,13 @@ class RecordView(BaseView):
             abort(404)
         return self._list(actor, screen)
 
-    def _query(self, searches):
+    def _query(self, searches, screen=None):
         args = request.args
         filters = {k: v for k, v in args.items() if not k.startswith("_")}
-        if not any(v for v in filters.values()) and self.meta.list_default is not None \
+        default = screen.list_default if screen is not None else self.meta.list_default
+        if not any(v for v in filters.values()) and default is not None \
                 and "_searched" not in args:
-            filters = dict(self.meta.list_default())
+            filters = dict(default())
         sort = args.get("_sort") or self.meta.order_by
         desc = sort.startswith("-")
         sort = sort.lstrip("-")
@@ -139,7 +146,7 @@ class RecordView(BaseView):
     def _list(self, actor, screen):
         session = db_session()
         searches = self._searches(screen)
-        q = self._query(searches)
+        q = self._query(searches, screen)
         columns = screen.columns if screen else self.meta.list_columns
         page, errors = listing.page(session, self.model, actor, q, searches,
                                     where=screen.where if screen else None,
@@ -157,7 +164,10 @@ class RecordView(BaseView):
             "engine/list.html", page=page, query=q, columns=columns, searches=searches,
             rows=rows, labels=[str(present.column_label(self.model, c)) for c in columns],
             screen=screen, actor=actor,
-            transitions=[] if screen else policy.list_actions(actor, self.model),
+            transitions=policy.list_actions(actor, self.model, screen),
+            buttons=policy.list_buttons(actor, screen.buttons if screen
+                                        else self.meta.list_buttons),
+            presets=self._presets(q.filters),
             detail=detail,
             can_create=screen is None and wf_mod.creation_refusal(
                 session, self.model, actor) is None,
@@ -180,7 +190,10 @@ class RecordView(BaseView):
     def _form_page(self, actor, record, *, posted=None, errors=None, status=200,
                    open_dialog=None, dialog_errors=None, dialog_values=None):
         session = db_session()
-        form = forms.build(session, record, actor, posted=posted, errors=errors)
+        from . import review_marks
+
+        form = forms.build(session, record, actor, posted=posted, errors=errors,
+                           marks=review_marks.form_marks(session, record, actor))
         buttons = [t for t in policy.allowed_transitions(actor, record) if t.on_form]
         if record.id is None:
             buttons = [t for t in buttons if t.saves_form]
@@ -219,11 +232,23 @@ class RecordView(BaseView):
     @expose("/new")
     @engine_route
     def new(self, actor):
+        session = db_session()
         try:
-            record = wf_mod.new_record(db_session(), self.model, actor)
+            record = wf_mod.new_record(session, self.model, actor)
         except policy.Refused as e:
             flash(str(e.message), "danger")
             return redirect(url_for(f"{self.endpoint}.list"))
+        for name, spec in self.meta.fields.items():
+            # /new?kind=E_DEC: a preset field starts with a value the address names
+            raw = request.args.get(name) if spec.preset else None
+            if raw:
+                try:
+                    value = changes.coerce(session, spec, self.meta.column_type(name), raw)
+                except ValueError:
+                    continue
+                if not callable(spec.choices) or str(value) in {
+                        str(c) for c, _l in spec.options(record)}:
+                    setattr(record, name, value)
         page = self._form_page(actor, record)
         db_session().rollback()
         return page
@@ -299,7 +324,9 @@ class RecordView(BaseView):
         if answer.ok:
             flash(answer.message, "success")
             if answer.new_record is not None:
-                return redirect(url_for(f"{self.endpoint}.show", pk=answer.new_record.id))
+                # a copy, or a record of another type a step made (生成报关单)
+                return redirect(url_for(f"{answer.new_record.meta().resource}_view.show",
+                                        pk=answer.new_record.id))
             if answer.deleted:
                 return redirect(url_for(f"{self.endpoint}.list"))
             return redirect(url_for(f"{self.endpoint}.show", pk=answer.record.id))
@@ -477,11 +504,13 @@ class RecordView(BaseView):
                                         session=db_session(),
                                         rules=screen.scope if screen else None,
                                         columns=columns)
-        data = exporting.to_xlsx(db_session(), self.model, q, columns,
-                                 current_app.config.get("EXPORT_MAX_ROWS", 50000))
+        if request.args.get("_ids"):  # 列表导出 of the checked rows (within the same scope)
+            ids = [policy.parse_id(i) for i in request.args["_ids"].split(",") if i.strip()]
+            q = q.where(self.model.id.in_([i for i in ids if i is not None]))
+        path = exporting.export_file(db_session(), self.model, q, columns,
+                                     current_app.config.get("EXPORT_MAX_ROWS", 100000))
         filename = urllib.parse.quote(f"{self.meta.label}.xlsx")
-        return Response(data, mimetype=exporting.XLSX_MIME, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{filename}"})
+        return exporting.file_response(path, filename)
 
     @expose("/import/template")
     @engine_route
@@ -504,14 +533,17 @@ class RecordView(BaseView):
             if f is None or not f.filename:
                 flash(_("请选择要导入的文件"), "warning")
             else:
-                report = exporting.import_xlsx(session, self.model, f.read(), actor)
+                report = exporting.import_file(session, self.model, f.filename, f.read(),
+                                               actor)
                 if report.ok:
                     session.commit()
                     flash(_("导入成功：%(n)s 条", n=report.created), "success")
                 else:
                     session.rollback()
                     flash(_("导入失败，没有导入任何数据，请按行修改后重新导入"), "danger")
-        return self._render("engine/import.html", report=report)
+        accept = ",".join([".xlsx"] + [getattr(f, "accept", "") for f in self.meta.features
+                                        if getattr(f, "accept", "")])
+        return self._render("engine/import.html", report=report, import_accept=accept)
 
     # -- pickers ----------------------------------------------------------------------------
     @expose("/pick/<path:field>")

@@ -55,7 +55,13 @@
     return ids[0];
   }
   $(document).on("click", ".js-open", function () {
-    var id = one(); if (id) { window.location = $(".engine-list").data("base") + id; }
+    var id = one(), suffix = $(this).data("suffix") || "";
+    if (id) { window.location = $(".engine-list").data("base") + id + suffix; }
+  });
+  // 导出: the checked rows, or (none checked) the whole filtered list.
+  $(document).on("click", ".js-export", function (e) {
+    var ids = checkedIds();
+    if (ids.length) { e.preventDefault(); window.location = this.href + "&_ids=" + ids.join(","); }
   });
   $(document).on("click", ".js-history", function () {
     var id = one();
