@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, ForeignKey, Integer, inspect
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, event, inspect
 from sqlalchemy.orm import declared_attr, mapped_column
 
 from .fields import AttachmentSlot, ChildSpec, FieldSpec, Print, Screen, Search, Section
@@ -95,6 +95,17 @@ class Record(_Bookkeeping, Model):
         if wf is None:
             return ""
         return str(wf.state_label(getattr(self, "status", None)))
+
+
+@event.listens_for(Record, "instrument_class", propagate=True)
+def _list_order_index(mapper, cls) -> None:
+    """A list sorted by another column than id pages by (column, id), NULLs first (see
+    listing._order): one index in that order serves both directions on PostgreSQL. (SQLite
+    sorts NULLs first anyway; its migrations create the index as (column, id).)"""
+    table, meta = cls.__table__, cls.__dict__.get("Meta")
+    order = getattr(meta, "order_by", "-id").lstrip("-")
+    if order != "id" and order in table.c:
+        Index(f"ix_{table.name}_list_order", table.c[order].asc().nulls_first(), table.c.id.asc())
 
 
 class ChildRecord(_Bookkeeping, Model):
