@@ -54,7 +54,25 @@ def register(app) -> None:
         app.appbuilder.session.remove() if hasattr(app.appbuilder.session, "remove") else None
 
 
-def stock_app(database_url: str, view_class_factory=None):
+def make_api_class():
+    """FAB's stock ModelRestApi over the same table (offset paging, an exact count per page)."""
+    from flask_appbuilder.api import ModelRestApi
+
+    from models.me_licence import LicenceApplication
+
+    meta = LicenceApplication.meta()
+
+    class LicenceFabApi(ModelRestApi):
+        resource_name = "licencefabapi"
+        datamodel = SQLAInterface(LicenceApplication)
+        list_columns = ["id", *meta.list_columns]
+        base_order = ("id", "desc")
+        page_size = 20
+
+    return LicenceFabApi
+
+
+def stock_app(database_url: str, view_class_factory=None, api_class_factory=None):
     """A plain Flask-AppBuilder application over the same database, with the stock view as its
     only view: FAB's own SecurityManager (permissions from its tables, per request), FAB's own
     layout and templates, FAB's default configuration.  Nothing of the product runs in it; it is
@@ -79,7 +97,7 @@ def stock_app(database_url: str, view_class_factory=None):
         AUTH_ROLE_ADMIN="管理员",
         FAB_CREATE_DB=False,
         FAB_UPDATE_PERMS=False,
-        FAB_ADD_SECURITY_API=False,
+        FAB_ADD_SECURITY_API=api_class_factory is not None,
         WTF_CSRF_ENABLED=True,
     )
     db = SQLAlchemy()
@@ -88,4 +106,6 @@ def stock_app(database_url: str, view_class_factory=None):
         db.init_app(app)
         appbuilder.init_app(app, db.session)
         appbuilder.add_view_no_menu((view_class_factory or make_view_class)())
+        if api_class_factory is not None:
+            appbuilder.add_api(api_class_factory())
     return app, db

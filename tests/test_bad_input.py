@@ -181,3 +181,12 @@ def test_every_text_field_has_a_maximum(api, db):
     assert resp.json["errors"]["remark"] == ["长度不能超过 4000 个字符"]
     resp = c.put("/api/v1/me_licence_application/1", json={"remark": "备" * 4000, "version": v})
     assert resp.status_code == 200
+
+
+def test_rison_against_the_schema_is_refused_with_its_reason(api):
+    """FAB's query schema still applies (each schema is checked once, then reused)."""
+    c = api("enterprise1")
+    for _ in range(2):
+        resp = c.get("/api/v1/me_licence_application/?q=(order_direction:up)")
+        assert resp.status_code == 400 and "Not a valid rison schema" in resp.json["message"]
+    assert c.get("/api/v1/me_licence_application/?q=(page_size:5)").status_code == 200

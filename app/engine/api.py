@@ -23,6 +23,8 @@ from __future__ import annotations
 import io
 import urllib.parse
 
+import flask_appbuilder.api as fab_api
+import jsonschema
 from flask import Response, current_app, request, send_file
 from flask_appbuilder.api import ModelRestApi, expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -46,6 +48,29 @@ from . import transitions as wf_mod
 from .fields import Search
 from .i18n import gettext as _
 from .policy import ROLE_LABELS
+
+
+class _CheckedSchemas:
+    """What FAB's ``@rison`` calls as ``jsonschema``: the same validation, with each schema
+    checked against the meta-schema once instead of on every request (jsonschema.validate()
+    re-checks the schema each time: 14 ms of a 25 ms REST list page)."""
+
+    ValidationError = jsonschema.ValidationError
+    _validators: dict[int, tuple] = {}
+
+    @classmethod
+    def validate(cls, instance, schema) -> None:
+        held = cls._validators.get(id(schema))
+        if held is None or held[0] is not schema:
+            kind = jsonschema.validators.validator_for(schema)
+            kind.check_schema(schema)
+            held = cls._validators[id(schema)] = (schema, kind(schema))
+        error = jsonschema.exceptions.best_match(held[1].iter_errors(instance))
+        if error is not None:
+            raise error
+
+
+fab_api.jsonschema = _CheckedSchemas
 
 OPERATORS = {"eq": "exact", "sw": "prefix", "ct": "contains"}
 
