@@ -240,7 +240,10 @@ def worker_rss(master: int) -> dict[int, int]:
     return out
 
 
-def drive(port, mix, users, duration, logins) -> dict:
+def drive(port, mix, users, duration, logins, rate=None) -> dict:
+    """Closed loop: each user sends its next request when the last one is answered; with
+    ``rate`` each user paces itself to rate/users requests per second (locust's
+    constant_throughput), so the offered load is fixed and the latencies show the queue."""
     names = [n for _w, n, _f in mix]
     weights = [w for w, _n, _f in mix]
     times: dict[str, list[float]] = {n: [] for n in names}
@@ -251,7 +254,14 @@ def drive(port, mix, users, duration, logins) -> dict:
 
     def user(c):
         rnd = random.Random(id(c))
+        interval = users / rate if rate else 0.0
+        due = time.monotonic() + rnd.random() * interval
         while time.monotonic() < stop:
+            if interval:
+                pause = due - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                due += interval
             i = rnd.choices(range(len(mix)), weights)[0]
             t0 = time.perf_counter()
             try:
@@ -302,7 +312,8 @@ def load_pool(url: str) -> dict:
 
 
 def report(results: dict, rss: dict, args) -> str:
-    lines = [f"Load test: {args.users} users, {args.duration} s each, gunicorn "
+    pace = f"paced to {args.rate:.0f} requests/s" if args.rate else "no think time"
+    lines = [f"Load test: {args.users} users ({pace}), {args.duration} s, gunicorn "
              f"{args.workers or 'default'} workers, {results['rows']:,} applications, "
              f"{results['database']}", ""]
     for target in ("product", "stock"):
@@ -349,6 +360,8 @@ def main(argv=None):
                     help="seconds of the mix against stock FAB (its figures settle quickly)")
     ap.add_argument("--focus", type=int, default=60,
                     help="seconds of list-only and REST-list-only phases (their throughputs)")
+    ap.add_argument("--rate", type=float, default=None,
+                    help="offered requests/s of the mix (paced users); default: as fast as answered")
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--port", type=int, default=18700)
     ap.add_argument("--reuse", action="store_true")
@@ -372,7 +385,8 @@ def main(argv=None):
             drive(args.port, mix, args.users, 10, logins)  # warm-up: every worker has served
             start = worker_rss(master)
             duration = args.duration if target == "product" else args.stock_duration
-            results[target] = drive(args.port, mix, args.users, duration, logins)
+            results[target] = drive(args.port, mix, args.users, duration, logins,
+                                    rate=args.rate if target == "product" else None)
             rss[target] = (start, worker_rss(master))
             for op in ("list", "api list"):  # one operation alone: its throughput
                 only = [m for m in mix if m[1] == op]
