@@ -124,6 +124,10 @@ def load_demo(session) -> list[tuple[str, str, str]]:
 
     load_customs(session, orgs, actors)
     session.commit()
+    from demo.coo import load_coo
+
+    load_coo(session, orgs, actors)
+    session.commit()
     return accounts(session)
 
 

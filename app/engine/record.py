@@ -196,7 +196,7 @@ class RecordMeta(_MetaBase):
         "sections", "list_columns", "search", "order_by", "title_field", "numbering", "print",
         "attachments", "workflow", "screens", "singleton_per_owner", "on_create", "clean",
         "list_default", "importable", "api", "related", "status_button_label",
-        "create_refusal", "export_label", "list_buttons", "features",
+        "create_refusal", "export_label", "list_buttons", "features", "attachment_hint",
     })
 
     def __init__(self, model: type[Record]):
@@ -225,6 +225,8 @@ class RecordMeta(_MetaBase):
         self.numbering = numbering if isinstance(numbering, list) else [numbering]
         self.print: Print | None = getattr(m, "print", None)
         self.attachments: list[AttachmentSlot] = list(getattr(m, "attachments", []))
+        # The line above the attachment slots (the manual's 提示 on sizes).
+        self.attachment_hint = getattr(m, "attachment_hint", None)
         self.workflow = getattr(m, "workflow", None)
         self.screens: list[Screen] = list(getattr(m, "screens", []))
         self.singleton_per_owner: bool = getattr(m, "singleton_per_owner", False)
