@@ -249,6 +249,30 @@ class Search:
     indexed: bool = False
 
 
+def search_mode(s: Search, spec, coltype) -> str:
+    """How a search field matches: its declared mode, else by the column — dates by range,
+    status, code lists, choices and numbers exactly, text by contains."""
+    if s.mode != "auto":
+        return s.mode
+    if s.field == "status":
+        return "exact"
+    if isinstance(coltype, (Date, DateTime)):
+        return "range"
+    if spec is not None and (spec.codelist or spec.choices):
+        return "exact"
+    if isinstance(coltype, (Integer, Numeric)):
+        return "exact"
+    return "contains"
+
+
+def needs_search_index(s: Search, spec, coltype) -> bool:
+    """A search the database answers through an index of its own: numbers and dates looked up
+    exactly or by range. A status, code or choice has few values: its rows are read in the
+    list's order and filtered, which a page of 20 finds early."""
+    few_values = s.field == "status" or (spec is not None and bool(spec.codelist or spec.choices))
+    return not few_values and search_mode(s, spec, coltype) in ("exact", "range", "prefix", "in")
+
+
 @dataclass
 class Print:
     template: str

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from . import fields as fields_mod
 from . import policy
 from .fields import Search
 from .i18n import gettext as _
@@ -64,19 +65,8 @@ class Query:
 
 
 def search_mode(model, s: Search) -> str:
-    if s.mode != "auto":
-        return s.mode
-    if s.field == "status":
-        return "exact"
-    spec = model.meta().fields.get(s.field)
-    coltype = model.meta().column_type(s.field)
-    if isinstance(coltype, (Date, DateTime)):
-        return "range"
-    if spec is not None and (spec.codelist or spec.choices):
-        return "exact"
-    if isinstance(coltype, (Integer, Numeric)):
-        return "exact"
-    return "contains"
+    meta = model.meta()
+    return fields_mod.search_mode(s, meta.fields.get(s.field), meta.column_type(s.field))
 
 
 INT_LIMIT = 2**31 - 1  # INTEGER columns on both databases

@@ -15,7 +15,16 @@ from flask_appbuilder import Model
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, event, inspect
 from sqlalchemy.orm import declared_attr, mapped_column
 
-from .fields import AttachmentSlot, ChildSpec, FieldSpec, Print, Screen, Search, Section
+from .fields import (
+    AttachmentSlot,
+    ChildSpec,
+    FieldSpec,
+    Print,
+    Screen,
+    Search,
+    Section,
+    needs_search_index,
+)
 
 REGISTRY: dict[str, type[Record]] = {}
 
@@ -98,12 +107,29 @@ class Record(_Bookkeeping, Model):
 
 
 @event.listens_for(Record, "instrument_class", propagate=True)
-def _list_order_index(mapper, cls) -> None:
+def _list_indexes(mapper, cls) -> None:
+    """The indexes a record type's lists need, from its declaration: its order and the numbers
+    and dates its searches look up (see listing and fields.needs_search_index)."""
+    table, meta = cls.__table__, cls.__dict__.get("Meta")
+    _order_index(table, getattr(meta, "order_by", "-id").lstrip("-"))
+    searches = list(getattr(meta, "search", []))
+    for screen in getattr(meta, "screens", []):
+        searches += screen.search
+    indexed = {c.name for c in table.c if c.primary_key or c.index or c.unique}
+    indexed |= {list(i.columns)[0].name for i in table.indexes if len(i.columns)}
+    for s in searches:
+        column = table.c.get(s.field) if isinstance(s, Search) else None
+        if column is None or column.name in indexed:
+            continue
+        if needs_search_index(s, column.info.get("spec"), column.type):
+            Index(f"ix_{table.name}_{column.name}_search", column)
+            indexed.add(column.name)
+
+
+def _order_index(table, order: str) -> None:
     """A list sorted by another column than id pages by (column, id), NULLs first (see
     listing._order): one index in that order serves both directions on PostgreSQL. (SQLite
     sorts NULLs first anyway; its migrations create the index as (column, id).)"""
-    table, meta = cls.__table__, cls.__dict__.get("Meta")
-    order = getattr(meta, "order_by", "-id").lstrip("-")
     if order != "id" and order in table.c:
         Index(f"ix_{table.name}_list_order", table.c[order].asc().nulls_first(), table.c.id.asc())
 

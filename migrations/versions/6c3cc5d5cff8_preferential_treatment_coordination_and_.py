@@ -1,7 +1,7 @@
 """preferential treatment coordination and certificates of origin
 
 Revision ID: 6c3cc5d5cff8
-Revises: a44e8db75409
+Revises: 022c80e1dae7
 Create Date: 2026-12-05 02:09:52.419295
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6c3cc5d5cff8'
-down_revision = 'a44e8db75409'
+down_revision = '022c80e1dae7'
 branch_labels = None
 depends_on = None
 
