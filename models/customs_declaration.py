@@ -411,6 +411,9 @@ def logic_errors(dec, session) -> dict[str, list[str]]:
     have_docs = {d.docu_code for d in dec.documents}
     for i, g in enumerate(dec.goods):
         _goods_checks(session, dec, ie, i, g, have_docs, add)
+    from models.customs_links import licence_errors
+
+    licence_errors(session, dec, add)
     return errors
 
 
