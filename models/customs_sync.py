@@ -366,10 +366,9 @@ def _receipt(session, org, actor, root, name: str, run: Run) -> str:
     _company(session, org, scc)
     dec = session.scalar(select(CdDeclaration).where(CdDeclaration.seq_no == seq_no)
                          .with_for_update()) if seq_no else None
-    if dec is None:
+    # another company's declaration is answered as one that does not exist
+    if dec is None or dec.company_id != org.id:
         raise MessageError(_("回执的报关单（统一编号 %(no)s）不存在", no=seq_no or "-"))
-    if dec.company_id != org.id:
-        raise MessageError(_("回执的报关单（统一编号 %(no)s）是其他企业的", no=seq_no))
     if dec.status not in CUSTOMS_STATES:
         raise MessageError(_("报关单 %(no)s 尚未申报，不能接收回执", no=seq_no))
     if session.scalar(select(CdReceipt.id).where(
@@ -394,7 +393,6 @@ def _receipt(session, org, actor, root, name: str, run: Run) -> str:
         session.flush()
         if fresh:
             state.version = dec.version
-    # TODO(删单): the 报关单异常 record of a 删单 receipt (cd_declaration_exception).
     run.counts["receipts"] += 1
     wf = CdDeclaration.meta().workflow
     return _("回执：报关单 %(no)s %(old)s → %(new)s", no=seq_no, old=wf.state_label(before),

@@ -220,7 +220,9 @@ def test_bad_receipts_are_rejected_with_their_reason(api, browser, db, exchange)
     for name in ("unknown.xml", "foreign.xml", "foreign-seq.xml", "channel.xml"):
         assert (rejected / name).exists() and (rejected / f"{name}.reason.txt").exists(), name
         assert name in html
-    assert "不存在" in (rejected / "unknown.xml.reason.txt").read_text(encoding="utf-8")
+    assert "其他企业" in (rejected / "foreign.xml.reason.txt").read_text(encoding="utf-8")
+    for name in ("unknown.xml", "foreign-seq.xml"):  # another's declaration: as unknown
+        assert "不存在" in (rejected / f"{name}.reason.txt").read_text(encoding="utf-8")
     assert _count(db, CdReceipt) == 0
 
 
