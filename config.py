@@ -150,9 +150,8 @@ PRINT_FONT_PATHS = [
 REPORTS_DIR = os.path.join(BASE_DIR, "reports")
 UPLOAD_MAX_BYTES = 8 * 1024 * 1024  # hard ceiling of one request; slots declare their own
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
-CUSTOMS_EXCHANGE_DIR = os.environ.get(
-    "CUSTOMS_EXCHANGE_DIR", os.path.join(INSTANCE_DIR, "exchange", "customs")
-)
+# The single window exchange folder (inbox/, outbox/, rejected/, done/): app/engine/exchange.py.
+EXCHANGE_DIR = os.environ.get("EXCHANGE_DIR", os.path.join(INSTANCE_DIR, "exchange"))
 
 SMTP_HOST = os.environ.get("SMTP_HOST")
 SMTP_PORT = _int_env("SMTP_PORT", 25)

@@ -79,6 +79,7 @@ SYSTEM = System("customs", _l("智慧云报关 进出口管理"), icon="fa-ship"
     Group("entry", _l("报关单制单"), "fa-edit"),
     Group("review", _l("审单"), "fa-check-square"),
     Group("query", _l("业务数据查询"), "fa-search"),
+    Group("sync", _l("数据同步"), "fa-refresh"),
 ])
 
 ZERO = decimal.Decimal(0)
@@ -410,6 +411,9 @@ def logic_errors(dec, session) -> dict[str, list[str]]:
     have_docs = {d.docu_code for d in dec.documents}
     for i, g in enumerate(dec.goods):
         _goods_checks(session, dec, ie, i, g, have_docs, add)
+    from models.customs_links import licence_errors
+
+    licence_errors(session, dec, add)
     return errors
 
 

@@ -201,8 +201,9 @@ def schema() -> etree.XMLSchema:
     return _schema
 
 
-def parse(data: bytes):
-    """The message's root element, or MessageError saying why it is refused."""
+def secure_root(data: bytes):
+    """The root element of an exchange file read defensively (size, no DOCTYPE or entities,
+    no network), or MessageError saying why it is refused."""
     if len(data) > MAX_BYTES:
         raise MessageError(_("报文超过 %(n)s MB，拒绝读取", n=MAX_BYTES // (1024 * 1024)))
     if _DOCTYPE.search(data):
@@ -217,6 +218,12 @@ def parse(data: bytes):
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise MessageError(_("报文不能包含 DOCTYPE 或实体声明（ENTITY），拒绝读取"))
+    return root
+
+
+def parse(data: bytes):
+    """The DecMessage's root element, or MessageError saying why it is refused."""
+    root = secure_root(data)
     if root.tag != _q("DecMessage"):
         raise MessageError(_("不是报关单报文：根元素应为 DecMessage（命名空间 %(ns)s）", ns=NS))
     xsd = schema()

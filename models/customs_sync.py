@@ -1,0 +1,412 @@
+"""智慧云报关 数据同步 (seed 002 §九): 报关单同步 按票 / 按天 through the exchange folder, and
+the customs receipts (回执) that move a declaration through its customs statuses.
+
+A run of 报关单同步 is a record (``cd_dec_sync``): the manual's form (按票: 统一编号, 企业类别,
+报关单类型; 按天: 最近操作时间 range, 企业类别, 境内收发货人) and 确定, which
+
+1. sends what 申报 queued (``cd_message`` rows not yet sent) to ``EXCHANGE_DIR/outbox``;
+2. reads the inbox (app/engine/exchange.py): a DecMessage of the company that the run selects
+   creates its declaration (a 暂存 of the company, the message's numbers kept) or, changed since
+   the last sync, updates it — unless it was edited here since (a conflict, reported, never
+   overwritten); the same message again changes nothing (its SHA-256 is kept in
+   ``cd_sync_state``);
+3. applies the receipts (``DecReceipt``, below) of the company's declarations;
+4. writes the report (counts and one line per file) on the run.
+
+A file that cannot be used — over MAX_BYTES (refused by its size, before it is read), not
+well-formed XML, with a DOCTYPE or entities, of an unknown company, of another company, a
+receipt for a declaration that is not there — is moved to ``rejected/`` with the reason beside
+it and a line in the report.  Each file is applied in a savepoint: a file that fails leaves
+nothing behind.  Files are moved only after the commit.
+
+Receipt format (the single window's 回执, reduced to what a status needs)::
+
+    <DecReceipt xmlns="http://www.chinaport.gov.cn/dec">
+      <SeqNo>E20260000000000005</SeqNo>      统一编号 of the declaration
+      <EntryId>900120260000123456</EntryId>  海关编号 (入库成功)
+      <TradeCodeScc>91610131MA6W2K3L3A</TradeCodeScc>
+      <Channel>K</Channel>                   see CHANNELS
+      <NoticeDate>20261203101500</NoticeDate>
+      <Note>放行</Note>
+    </DecReceipt>
+
+Receipts may arrive out of order (放行 before 审结): the status only moves forward along
+已申报 → 海关入库成功 → 审结 → 查验 → 放行 → 结关; a late receipt is kept in the history without
+moving the status back.  Every receipt is one entry of the declaration's history (its customs
+steps), which 打印通知书 prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from flask import current_app
+from flask_appbuilder import Model
+from lxml import etree
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import mapped_column
+
+from app.engine import (
+    ADMIN,
+    ALL,
+    CUSTOMS,
+    ENTERPRISE,
+    Own,
+    Record,
+    State,
+    Transition,
+    Workflow,
+    field,
+    policy,
+    workflow_state,
+)
+from app.engine import transitions as wf_mod
+from app.engine.changes import ValidationErrors
+from app.engine.exchange import source as exchange_source
+from app.engine.exporting import ImportReport, create
+from app.engine.guard import system
+from app.engine.history import add_flow_entry
+from app.engine.i18n import gettext as _
+from app.engine.i18n import lazy_gettext as _l
+from app.engine.record import now
+from models.base import Organisation
+from models.customs_declaration import (
+    CUSTOMS_STATES,
+    ENT_CATEGORIES,
+    KINDS,
+    SYSTEM,
+    CdDeclaration,
+)
+from models.customs_message import (
+    MAX_BYTES,
+    NS,
+    CdMessage,
+    MessageError,
+    from_xml,
+    parse,
+    secure_root,
+)
+
+MODES = [("ticket", _l("按票同步")), ("day", _l("按天同步"))]
+# 回执 channel → (the declaration's status, the workflow step it stands for)
+CHANNELS = {
+    "L": ("cus_accepted", "cus_accept"),
+    "E": ("cus_rejected", "cus_reject"),
+    "R": ("cus_returned", "cus_return"),
+    "P": ("concluded", "conclude"),
+    "H": ("inspection", "inspect"),
+    "K": ("released", "release"),
+    "J": ("closed", "close"),
+    "D": ("cus_deleted", "cus_delete"),
+}
+PROGRESS = ("declared", "cus_accepted", "concluded", "inspection", "released", "closed")
+
+
+class CdSyncState(Model):
+    """What the last sync wrote into a declaration: the message's hash and the declaration's
+    version right after — a later version means it was edited here since."""
+
+    __tablename__ = "cd_sync_state"
+
+    declaration_id = mapped_column(ForeignKey("cd_declaration.id", ondelete="CASCADE"),
+                                   primary_key=True)
+    body_sha = mapped_column(String(64), nullable=False)
+    version = mapped_column(Integer, nullable=False)
+    synced_at = mapped_column(DateTime, nullable=False, default=now)
+
+
+class CdReceipt(Model):
+    """回执 received for a declaration; one row per (declaration, channel, time)."""
+
+    __tablename__ = "cd_receipt"
+
+    id = mapped_column(Integer, primary_key=True)
+    declaration_id = mapped_column(ForeignKey("cd_declaration.id", ondelete="CASCADE"),
+                                   nullable=False, index=True)
+    channel = mapped_column(String(2), nullable=False)
+    notice_at = mapped_column(DateTime, nullable=False)
+    note = mapped_column(Text)
+    file_name = mapped_column(String(255))
+    received_at = mapped_column(DateTime, nullable=False, default=now)
+
+    __table_args__ = (UniqueConstraint("declaration_id", "channel", "notice_at",
+                                       name="uq_cd_receipt_once"),)
+
+
+def _required_for(mode):
+    return lambda r: r.mode == mode
+
+
+class CdDecSync(Record):
+    __tablename__ = "cd_dec_sync"
+
+    company_id = mapped_column(ForeignKey("organisation.id"), nullable=False, index=True)
+    mode = field(String(6), _l("同步方式"), required=True, widget="radio", choices=MODES,
+                 initial="ticket")
+    seq_no = field(String(18), _l("统一编号"), required=_required_for("ticket"),
+                   show_when=("mode", ("ticket",)))
+    dec_kind = field(String(12), _l("报关单类型"), widget="select", choices=KINDS,
+                     show_when=("mode", ("ticket",)))
+    ent_category = field(String(1), _l("企业类别"), widget="select", choices=ENT_CATEGORIES,
+                         required=True, initial="D")
+    op_from = field(Date, _l("最近操作时间（起）"), required=_required_for("day"),
+                    show_when=("mode", ("day",)))
+    op_to = field(Date, _l("最近操作时间（止）"), required=_required_for("day"),
+                  show_when=("mode", ("day",)))
+    trade_code = field(String(10), _l("境内收发货人"), show_when=("mode", ("day",)))
+    status = workflow_state(_l("状态"))
+    files = field(Integer, _l("文件数"), system=True)
+    created = field(Integer, _l("新增"), system=True)
+    updated = field(Integer, _l("更新"), system=True)
+    unchanged = field(Integer, _l("未变化"), system=True)
+    conflicts = field(Integer, _l("冲突"), system=True)
+    receipts = field(Integer, _l("回执"), system=True)
+    rejected = field(Integer, _l("拒收"), system=True)
+    sent = field(Integer, _l("发送"), system=True)
+    report = field(Text, _l("同步报告"), system=True, widget="textarea")
+
+    class Meta:
+        label = _l("报关单同步")
+        list_label = _l("报关单同步记录")
+        resource = "cd_dec_sync"
+        menu = [SYSTEM.menu("sync", _l("报关单同步"), target="new", order=1),
+                SYSTEM.menu("sync", _l("同步记录"), order=3)]
+        owner = "company_id"
+        scope = {ENTERPRISE: Own("company_id"), ADMIN: ALL}
+        create_roles = (ENTERPRISE,)
+        editable = {"new": (ENTERPRISE,)}
+        list_columns = ["id", "mode", "seq_no", "op_from", "op_to", "status", "files",
+                        "created", "unchanged", "conflicts", "receipts", "rejected",
+                        "created_at"]
+        order_by = "-id"
+        clean = staticmethod(lambda r, session: _range_errors(r))
+        workflow = Workflow(
+            states=[State("new", _l("待同步"), initial=True),
+                    State("done", _l("已同步"), style="success")],
+            transitions=[Transition("run", _l("确定"), ["new"], "done", roles=(ENTERPRISE,),
+                                    saves_form=True, check_required=True,
+                                    effects=[lambda r, ctx: run_sync(ctx.session, r, ctx.actor)],
+                                    success=_l("同步完成"))],
+        )
+
+
+def _range_errors(r) -> dict:
+    if r.mode == "day" and r.op_from and r.op_to and r.op_from > r.op_to:
+        return {"op_to": [_("结束日期不能早于开始日期")]}
+    return {}
+
+
+# --- the run ---------------------------------------------------------------------------------
+class Run:
+    def __init__(self):
+        self.counts = dict.fromkeys(("files", "created", "updated", "unchanged", "conflicts",
+                                     "receipts", "rejected", "sent"), 0)
+        self.lines: list[str] = []
+
+    def line(self, name: str, text: str) -> None:
+        self.lines.append(f"{name}: {text}")
+
+
+def run_sync(session, run_rec: CdDecSync, actor, src=None) -> Run:
+    src = src or exchange_source(current_app)
+    org = session.get(Organisation, run_rec.company_id)
+    run = Run()
+    _send_outbox(session, org, src, run)
+    for item in src.incoming():
+        _one_file(session, run_rec, org, actor, src, item, run)
+    with system():
+        for k, v in run.counts.items():
+            setattr(run_rec, k, v)
+        run_rec.report = "\n".join(run.lines) or _("收件箱中没有待同步的文件")
+    return run
+
+
+def _send_outbox(session, org, src, run: Run) -> None:
+    rows = session.scalars(select(CdMessage).join(
+        CdDeclaration, CdDeclaration.id == CdMessage.declaration_id).where(
+        CdDeclaration.company_id == org.id, CdMessage.sent_at.is_(None)).order_by(CdMessage.id))
+    for msg in rows:
+        src.send(f"DecMessage-{msg.client_seq_no}.xml", msg.body.encode("utf-8"))
+        msg.sent_at = now()
+        run.counts["sent"] += 1
+
+
+class _Skip(Exception):
+    """Not selected by this run (another ticket, another day): left in the inbox."""
+
+
+def _reject(session, src, item, run: Run, reason: str) -> None:
+    src.reject(session, item.name, reason)
+    run.counts["rejected"] += 1
+    run.line(item.name, _("拒收：%(reason)s", reason=reason))
+
+
+def _one_file(session, run_rec, org, actor, src, item, run: Run) -> None:
+    if item.size > MAX_BYTES:
+        _reject(session, src, item, run, _("文件超过 %(n)s MB，未读取", n=MAX_BYTES // (1024 * 1024)))
+        return
+    data = src.read(item.name)
+    run.counts["files"] += 1
+    sp = session.begin_nested()
+    try:
+        root = secure_root(data)
+        if root.tag == f"{{{NS}}}DecReceipt":
+            outcome = _receipt(session, org, actor, root, item.name, run)
+        else:
+            outcome = _message(session, run_rec, org, actor, data, root, run)
+        sp.commit()
+    except _Skip:
+        sp.rollback()
+        run.counts["files"] -= 1
+        return
+    except MessageError as e:
+        sp.rollback()
+        _reject(session, src, item, run, str(e))
+        return
+    src.done(session, item.name)
+    run.line(item.name, outcome)
+
+
+def _selected(run_rec, numbers: dict, payload: dict, trade_code, sign_day) -> bool:
+    if run_rec.mode == "ticket":
+        return numbers.get("seq_no") == run_rec.seq_no and (
+            not run_rec.dec_kind or payload["kind"] == run_rec.dec_kind)
+    if run_rec.trade_code and trade_code != run_rec.trade_code:
+        return False
+    return sign_day is not None and run_rec.op_from <= sign_day <= run_rec.op_to
+
+
+def _sign_day(root) -> dt.date | None:
+    el = root.find(f"{{{NS}}}DecSign/{{{NS}}}SignDate")
+    try:
+        return dt.datetime.strptime((el.text or "")[:8], "%Y%m%d").date()
+    except (AttributeError, ValueError):
+        return None
+
+
+def _company(session, org, scc) -> None:
+    if scc == org.uscc:
+        return
+    known = scc and session.scalar(select(Organisation.id).where(Organisation.uscc == scc))
+    if known:
+        raise MessageError(_("报文属于其他企业（统一社会信用代码 %(scc)s），本企业不能同步", scc=scc))
+    raise MessageError(_("报文的企业（统一社会信用代码 %(scc)s）未在本平台注册", scc=scc or "-"))
+
+
+def _message(session, run_rec, org, actor, data: bytes, root, run: Run) -> str:
+    root = parse(data)  # the schema of the DecMessage
+    payload, numbers, scc = from_xml(root)
+    _company(session, org, scc)
+    head = root.find(f"{{{NS}}}DecHead")
+    trade_code = head.findtext(f"{{{NS}}}TradeCode")
+    if not _selected(run_rec, numbers, payload, trade_code, _sign_day(root)):
+        raise _Skip
+    sha = _content_sha(root)
+    seq_no = numbers.get("seq_no")
+    dec = session.scalar(select(CdDeclaration).where(CdDeclaration.seq_no == seq_no)) \
+        if seq_no else None
+    if dec is not None and dec.company_id != org.id:
+        raise MessageError(_("统一编号 %(no)s 是其他企业的报关单，不能同步", no=seq_no))
+    if dec is None:
+        report = ImportReport()
+        dec = create(session, CdDeclaration, actor, payload, report, (_("报文"), 0),
+                     None, numbers)
+        if dec is None:
+            raise MessageError("；".join(e for p in report.rows for e in p.errors)[:500])
+        session.flush()
+        session.add(CdSyncState(declaration_id=dec.id, body_sha=sha, version=dec.version))
+        run.counts["created"] += 1
+        return _("新增报关单 %(no)s", no=seq_no)
+    state = session.get(CdSyncState, dec.id)
+    if state is not None and state.body_sha == sha:
+        run.counts["unchanged"] += 1
+        return _("报关单 %(no)s 未变化", no=seq_no)
+    if state is None or dec.version != state.version:
+        run.counts["conflicts"] += 1
+        return _("冲突：报关单 %(no)s 在本平台修改过，未覆盖（请核对后手工处理）", no=seq_no)
+    try:
+        wf_mod.fire(session, dec, "save", actor, data=payload)
+    except (ValidationErrors, policy.Refused) as e:
+        raise MessageError(_("报文不能同步：%(reason)s", reason=str(e)[:500])) from None
+    state.body_sha, state.version, state.synced_at = sha, dec.version, now()
+    run.counts["updated"] += 1
+    return _("更新报关单 %(no)s", no=seq_no)
+
+
+def _content_sha(root) -> str:
+    """The message's content: everything but its signature block (DecSign: who sent it when),
+    so the same declaration sent again is the same."""
+    parts = [etree.tostring(el, method="c14n") for el in root
+             if el.tag != f"{{{NS}}}DecSign"]
+    return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+def _receipt(session, org, actor, root, name: str, run: Run) -> str:
+    def text(tag):
+        v = root.findtext(f"{{{NS}}}{tag}")
+        return v.strip() if v and v.strip() else None
+
+    seq_no, channel, scc = text("SeqNo"), text("Channel"), text("TradeCodeScc")
+    if channel not in CHANNELS:
+        raise MessageError(_("回执类型 %(c)s 无法识别", c=channel or "-"))
+    try:
+        at = dt.datetime.strptime((text("NoticeDate") or "")[:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        raise MessageError(_("回执时间 NoticeDate 应为 yyyyMMddHHmmss")) from None
+    _company(session, org, scc)
+    dec = session.scalar(select(CdDeclaration).where(CdDeclaration.seq_no == seq_no)
+                         .with_for_update()) if seq_no else None
+    # another company's declaration is answered as one that does not exist
+    if dec is None or dec.company_id != org.id:
+        raise MessageError(_("回执的报关单（统一编号 %(no)s）不存在", no=seq_no or "-"))
+    if dec.status not in CUSTOMS_STATES:
+        raise MessageError(_("报关单 %(no)s 尚未申报，不能接收回执", no=seq_no))
+    if session.scalar(select(CdReceipt.id).where(
+            CdReceipt.declaration_id == dec.id, CdReceipt.channel == channel,
+            CdReceipt.notice_at == at)):
+        run.counts["unchanged"] += 1
+        return _("回执已接收过，未变化")
+    target, step = CHANNELS[channel]
+    before = dec.status
+    state = session.get(CdSyncState, dec.id)
+    fresh = state is not None and state.version == dec.version
+    with system():
+        if _moves(before, target):
+            dec.status = target
+            if channel == "L" and text("EntryId") and not dec.entry_id:
+                dec.entry_id = text("EntryId")
+        session.add(CdReceipt(declaration_id=dec.id, channel=channel, notice_at=at,
+                              note=text("Note"), file_name=name))
+        entry = add_flow_entry(session, dec, step, before, dec.status, actor,
+                               text("Note"), role=CUSTOMS)
+        entry.at, entry.actor_name, entry.org_name = at, _("海关回执"), _("海关")
+        session.flush()
+        if fresh:
+            state.version = dec.version
+    run.counts["receipts"] += 1
+    wf = CdDeclaration.meta().workflow
+    return _("回执：报关单 %(no)s %(old)s → %(new)s", no=seq_no, old=wf.state_label(before),
+             new=wf.state_label(dec.status))
+
+
+def _moves(current: str, target: str) -> bool:
+    """Forward only; 入库失败 / 退单 only before 审结; 删单 unless 结关."""
+    if current in ("cus_deleted", "closed"):
+        return False
+    if target == "cus_deleted":
+        return True
+    if target in ("cus_rejected", "cus_returned"):
+        return current in ("declared", "cus_accepted")
+    if current in ("cus_rejected", "cus_returned"):
+        return False
+    return PROGRESS.index(target) > PROGRESS.index(current)

@@ -1,0 +1,254 @@
+"""智慧云报关 数据同步 through HTTP: 报关单同步 按票 / 按天 over the exchange folder (申报's
+messages sent to the outbox, DecMessage files read from the inbox, the same sync twice changes
+nothing, a declaration edited here is a conflict), the customs receipts (out of order, unknown
+declaration, another company's) with their history and 打印通知书, and the hostile files moved
+to rejected/ with their reason."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+
+import pdfplumber
+import pytest
+from sqlalchemy import func, select
+
+from models.base import Organisation
+from models.customs_declaration import CdDeclaration
+from models.customs_sync import CdReceipt
+
+from .helpers import created_id
+
+DRAFT, UNDER_REVIEW, RETURNED, PASSED, RELEASED, BILL_ACCEPTED, OTHER_DRAFT = range(1, 8)
+API = "/api/v1/cd_declaration"
+OWN_SCC = "91610131MA6W2K3L3A"
+
+
+@pytest.fixture
+def exchange(app, tmp_path):
+    root = tmp_path / "exchange"
+    app.config["EXCHANGE_DIR"] = str(root)
+    for sub in ("inbox", "outbox", "rejected", "done"):
+        (root / sub).mkdir(parents=True)
+    return root
+
+
+def _sync(b, **data):
+    form = {"mode": "ticket", "ent_category": "D"}
+    form.update(data)
+    pk = created_id(b.post("/cd_dec_sync/new/do/run", data=form))
+    _s, html = b.text(f"/cd_dec_sync/{pk}")
+    return pk, html
+
+
+def _message(api, pk, seq_no=None, scc=None):
+    xml = api("enterprise1").get(f"{API}/{pk}/message").get_data(as_text=True)
+    if seq_no:  # another declaration of the single window: its own numbers
+        xml = re.sub(r"<SeqNo>[^<]*</SeqNo>", f"<SeqNo>{seq_no}</SeqNo>", xml)
+        xml = re.sub(r"<PreEntryId>[^<]*</PreEntryId>",
+                     f"<PreEntryId>61012026{seq_no[-10:]}</PreEntryId>", xml)
+        xml = re.sub(r"<EntryId>[^<]*</EntryId>", f"<EntryId>90012026{seq_no[-10:]}</EntryId>",
+                     xml)
+    if scc:
+        xml = xml.replace(OWN_SCC, scc)
+    return xml.encode("utf-8")
+
+
+def _receipt(seq_no, channel, at, note="", entry_id="", scc=OWN_SCC):
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<DecReceipt xmlns="http://www.chinaport.gov.cn/dec"><SeqNo>{seq_no}</SeqNo>'
+            f"<EntryId>{entry_id}</EntryId><TradeCodeScc>{scc}</TradeCodeScc>"
+            f"<Channel>{channel}</Channel><NoticeDate>{at}</NoticeDate><Note>{note}</Note>"
+            f"</DecReceipt>").encode()
+
+
+def _count(db, model=CdDeclaration):
+    db.rollback()
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def _pdf_text(data: bytes) -> str:
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        return "\n".join(p.extract_text() or "" for p in pdf.pages)
+
+
+def test_the_sync_screen_is_the_manuals(browser, exchange):
+    b = browser("enterprise1")
+    s, html = b.text("/cd_dec_sync/new")
+    assert s == 200
+    for label in ("按票同步", "按天同步", "统一编号", "企业类别", "报关单类型", "最近操作时间",
+                  "境内收发货人", "确定"):
+        assert label in html, label
+    s, home = b.text("/")
+    assert "数据同步" in home and "报关单同步" in home
+
+
+def test_a_ticket_is_synced_once_and_the_same_sync_twice_changes_nothing(api, browser, db,
+                                                                        exchange):
+    (exchange / "inbox" / "a.xml").write_bytes(_message(api, RELEASED, "E20269999999999991"))
+    before = _count(db)
+    b = browser("enterprise1")
+    _pk, html = _sync(b, seq_no="E20269999999999991")
+    assert "新增报关单 E20269999999999991" in html
+    assert _count(db) == before + 1
+    assert (exchange / "done" / "a.xml").exists() and not (exchange / "inbox" / "a.xml").exists()
+    db.rollback()
+    dec = db.scalar(select(CdDeclaration).where(CdDeclaration.seq_no == "E20269999999999991"))
+    assert dec.status == "draft" and dec.company_id == db.get(CdDeclaration, RELEASED).company_id
+    version = dec.version
+    # the same message again (sent again, its signature time later): nothing changes
+    (exchange / "inbox" / "a.xml").write_bytes(_message(api, RELEASED, "E20269999999999991"))
+    _pk, html = _sync(b, seq_no="E20269999999999991")
+    assert "报关单 E20269999999999991 未变化" in html
+    assert _count(db) == before + 1
+    db.rollback()
+    assert db.get(CdDeclaration, dec.id).version == version
+    # a ticket not asked for stays in the inbox
+    (exchange / "inbox" / "b.xml").write_bytes(_message(api, RELEASED, "E20269999999999992"))
+    _sync(b, seq_no="E20269999999999993")
+    assert (exchange / "inbox" / "b.xml").exists()
+
+
+def test_a_changed_message_updates_unless_edited_here(api, browser, db, exchange):
+    b = browser("enterprise1")
+    (exchange / "inbox" / "a.xml").write_bytes(_message(api, RELEASED, "E20269999999999991"))
+    _sync(b, seq_no="E20269999999999991")
+    changed = _message(api, RELEASED, "E20269999999999991").replace(
+        b"<BillNo>", b"<BillNo>NEW")
+    (exchange / "inbox" / "a.xml").write_bytes(changed)
+    _pk, html = _sync(b, seq_no="E20269999999999991")
+    assert "更新报关单" in html
+    db.rollback()
+    dec = db.scalar(select(CdDeclaration).where(CdDeclaration.seq_no == "E20269999999999991"))
+    assert dec.bill_no.startswith("NEW")
+    # edited here since: the next change is a conflict, not an overwrite
+    resp = b.post(f"/cd_declaration/{dec.id}/do/save", data={"bill_no": "EDITED-HERE"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    (exchange / "inbox" / "a.xml").write_bytes(changed.replace(b"<BillNo>NEW", b"<BillNo>N2"))
+    _pk, html = _sync(b, seq_no="E20269999999999991")
+    assert "冲突" in html
+    db.rollback()
+    assert db.get(CdDeclaration, dec.id).bill_no == "EDITED-HERE"
+
+
+def test_by_day_selects_the_sign_date_and_the_consignor(api, browser, db, exchange):
+    xml = _message(api, RELEASED, "E20269999999999991")
+    xml = re.sub(rb"<SignDate>\d+</SignDate>", b"<SignDate>2026120310000000</SignDate>", xml)
+    (exchange / "inbox" / "a.xml").write_bytes(xml)
+    b = browser("enterprise1")
+    _pk, html = _sync(b, mode="day", op_from="2026-12-04", op_to="2026-12-05")
+    assert (exchange / "inbox" / "a.xml").exists()
+    _pk, html = _sync(b, mode="day", op_from="2026-12-01", op_to="2026-12-03",
+                      trade_code="0000000000")
+    assert (exchange / "inbox" / "a.xml").exists()
+    _pk, html = _sync(b, mode="day", op_from="2026-12-01", op_to="2026-12-03")
+    assert "新增报关单" in html and not (exchange / "inbox" / "a.xml").exists()
+    # 按天 needs its dates, in order
+    resp = b.post("/cd_dec_sync/new/do/run", data={"mode": "day", "ent_category": "D",
+                                                   "op_from": "2026-12-03",
+                                                   "op_to": "2026-12-01"})
+    assert resp.status_code in (200, 422) and "结束日期不能早于开始日期" in resp.get_data(
+        as_text=True)
+
+
+def test_declare_sends_the_message_to_the_outbox(api, browser, exchange):
+    resp = api("enterprise1").post(f"{API}/{PASSED}/action/declare", json={})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    _pk, html = _sync(browser("enterprise1"), seq_no="X")
+    files = sorted(os.listdir(exchange / "outbox"))
+    sys_no = api("enterprise1").get(f"{API}/{PASSED}").json["result"]["sys_no"]
+    mine = [f for f in files if f.startswith(f"DecMessage-{sys_no}-")]
+    assert len(mine) == 1
+    assert b"<DecMessage" in (exchange / "outbox" / mine[0]).read_bytes()
+    _sync(browser("enterprise1"), seq_no="X")
+    assert sorted(os.listdir(exchange / "outbox")) == files  # sent once
+
+
+def _declared_seq_no(api, db):
+    resp = api("enterprise1").post(f"{API}/{PASSED}/action/declare", json={})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    db.rollback()
+    return db.get(CdDeclaration, PASSED).seq_no
+
+
+def test_receipts_move_the_declaration_even_out_of_order(api, browser, db, exchange):
+    seq = _declared_seq_no(api, db)
+    inbox = exchange / "inbox"
+    inbox.joinpath("r1.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功",
+                                                  "900120260000999001"))
+    inbox.joinpath("r2.xml").write_bytes(_receipt(seq, "K", "20261203150000", "放行"))
+    inbox.joinpath("r3.xml").write_bytes(_receipt(seq, "P", "20261203100000", "单证审结"))
+    b = browser("enterprise1")
+    _pk, html = _sync(b, seq_no="X")
+    db.rollback()
+    dec = db.get(CdDeclaration, PASSED)
+    assert dec.status == "released" and dec.entry_id == "900120260000999001"
+    assert _count(db, CdReceipt) == 3
+    # the same receipt again: nothing new
+    inbox.joinpath("r2.xml").write_bytes(_receipt(seq, "K", "20261203150000", "放行"))
+    _pk, html = _sync(b, seq_no="X")
+    assert "回执已接收过" in html and _count(db, CdReceipt) == 3
+    inbox.joinpath("r4.xml").write_bytes(_receipt(seq, "J", "20261204090000", "结关"))
+    _sync(b, seq_no="X")
+    db.rollback()
+    assert db.get(CdDeclaration, PASSED).status == "closed"
+    # the history and 打印通知书
+    hist = json.dumps(api("enterprise1").get(f"{API}/{PASSED}/history").json,
+                      ensure_ascii=False)
+    assert "单证审结" in hist and "放行" in hist
+    txt = _pdf_text(b.get(f"/cd_declaration/{PASSED}/print/notices").data)
+    for word in ("海关入库成功", "审结", "放行", "结关", "2026-12-03"):
+        assert word in txt, word
+
+
+def test_bad_receipts_are_rejected_with_their_reason(api, browser, db, exchange):
+    inbox, rejected = exchange / "inbox", exchange / "rejected"
+    inbox.joinpath("unknown.xml").write_bytes(_receipt("E20260000000009999", "K",
+                                                       "20261203150000"))
+    other = db.get(CdDeclaration, OTHER_DRAFT)
+    other_scc = db.get(Organisation, other.company_id).uscc
+    db.rollback()
+    inbox.joinpath("foreign.xml").write_bytes(_receipt(other.seq_no, "K", "20261203150000",
+                                                       scc=other_scc))
+    inbox.joinpath("foreign-seq.xml").write_bytes(_receipt(other.seq_no, "K",
+                                                           "20261203150000"))
+    inbox.joinpath("channel.xml").write_bytes(_receipt("E20260000000000005", "Z",
+                                                       "20261203150000"))
+    _pk, html = _sync(browser("enterprise1"), seq_no="X")
+    for name in ("unknown.xml", "foreign.xml", "foreign-seq.xml", "channel.xml"):
+        assert (rejected / name).exists() and (rejected / f"{name}.reason.txt").exists(), name
+        assert name in html
+    assert "其他企业" in (rejected / "foreign.xml.reason.txt").read_text(encoding="utf-8")
+    for name in ("unknown.xml", "foreign-seq.xml"):  # another's declaration: as unknown
+        assert "不存在" in (rejected / f"{name}.reason.txt").read_text(encoding="utf-8")
+    assert _count(db, CdReceipt) == 0
+
+
+def test_hostile_files_are_rejected_and_nothing_is_half_written(api, browser, db, exchange):
+    inbox, rejected = exchange / "inbox", exchange / "rejected"
+    other = db.get(CdDeclaration, OTHER_DRAFT)
+    other_scc = db.get(Organisation, other.company_id).uscc
+    db.rollback()
+    inbox.joinpath("broken.xml").write_bytes(b"<DecMessage><DecHead>")
+    inbox.joinpath("entities.xml").write_bytes(
+        b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<DecMessage>&x;</DecMessage>")
+    inbox.joinpath("unknown-company.xml").write_bytes(
+        _message(api, RELEASED, "E20269999999999991", scc="91000000000000000X"))
+    inbox.joinpath("foreign-company.xml").write_bytes(
+        _message(api, RELEASED, "E20269999999999992", scc=other_scc))
+    # a file the size of 1 GB (sparse): refused by its size, never read
+    with open(inbox / "huge.xml", "wb") as f:
+        f.truncate(1024 * 1024 * 1024)
+    before = _count(db)
+    _pk, html = _sync(browser("enterprise1"), seq_no="E20269999999999991")
+    for name in ("broken.xml", "entities.xml", "unknown-company.xml", "foreign-company.xml",
+                 "huge.xml"):
+        assert (rejected / name).exists(), name
+        assert (rejected / f"{name}.reason.txt").read_text(encoding="utf-8").strip(), name
+    assert "未读取" in (rejected / "huge.xml.reason.txt").read_text(encoding="utf-8")
+    assert "DOCTYPE" in (rejected / "entities.xml.reason.txt").read_text(encoding="utf-8")
+    assert "其他企业" in (rejected / "foreign-company.xml.reason.txt").read_text(encoding="utf-8")
+    assert _count(db) == before
