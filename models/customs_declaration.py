@@ -80,6 +80,7 @@ SYSTEM = System("customs", _l("智慧云报关 进出口管理"), icon="fa-ship"
     Group("review", _l("审单"), "fa-check-square"),
     Group("query", _l("业务数据查询"), "fa-search"),
     Group("sync", _l("数据同步"), "fa-refresh"),
+    Group("exception", _l("异常状态登记"), "fa-exclamation-triangle"),
 ])
 
 ZERO = decimal.Decimal(0)

@@ -87,6 +87,7 @@ from models.customs_declaration import (
     SYSTEM,
     CdDeclaration,
 )
+from models.customs_exception import record_deletion
 from models.customs_message import (
     MAX_BYTES,
     NS,
@@ -390,6 +391,8 @@ def _receipt(session, org, actor, root, name: str, run: Run) -> str:
         entry = add_flow_entry(session, dec, step, before, dec.status, actor,
                                text("Note"), role=CUSTOMS)
         entry.at, entry.actor_name, entry.org_name = at, _("海关回执"), _("海关")
+        if channel == "D":
+            record_deletion(session, dec, at.date())
         session.flush()
         if fresh:
             state.version = dec.version
