@@ -128,6 +128,10 @@ def load_demo(session) -> list[tuple[str, str, str]]:
 
     load_coo(session, orgs, actors)
     session.commit()
+    from demo.customs_exception import load_exceptions
+
+    load_exceptions(session, orgs, actors)
+    session.commit()
     return accounts(session)
 
 

@@ -164,3 +164,11 @@ def test_a_deletion_receipt_twice_registers_one_exception(api, browser, db, exch
     assert str(rows[0].occurred_on) == "2026-12-03"
     assert db.scalar(select(func.count()).select_from(CdDeclarationException).where(
         CdDeclarationException.deletion_of == dec.id)) == 1
+
+
+def test_the_demo_has_enterprise1s_exceptions(api, db):
+    rows = db.scalars(select(CdDeclarationException)).all()
+    assert len(rows) == 2 and any(r.linked_id for r in rows)
+    assert any(r.status == "done" and r.done_on for r in rows)
+    assert len(db.scalars(select(CdInventoryException)).all()) == 1
+    assert api("enterprise2").get(f"{API}/{rows[0].id}").status_code == 404
