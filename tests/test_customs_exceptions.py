@@ -172,3 +172,16 @@ def test_the_demo_has_enterprise1s_exceptions(api, db):
     assert any(r.status == "done" and r.done_on for r in rows)
     assert len(db.scalars(select(CdInventoryException)).all()) == 1
     assert api("enterprise2").get(f"{API}/{rows[0].id}").status_code == 404
+
+
+def test_list_and_form_link_the_companys_declaration(browser, db):
+    rows = db.scalars(select(CdDeclarationException).order_by(CdDeclarationException.id)).all()
+    linked = next(r for r in rows if r.linked_id)
+    other = next(r for r in rows if not r.linked_id)
+    b = browser("enterprise1")
+    html = b.get("/cd_declaration_exception/").get_data(as_text=True)
+    assert f'href="/cd_declaration/{linked.linked_id}"' in html
+    html = b.get(f"/cd_declaration_exception/{linked.id}").get_data(as_text=True)
+    assert f'href="/cd_declaration/{linked.linked_id}"' in html
+    html = b.get(f"/cd_declaration_exception/{other.id}").get_data(as_text=True)
+    assert "linked-record" not in html

@@ -98,6 +98,9 @@ class FieldSpec:
     # A date that must not lie before another date field of the record (完成日期 after
     # 发生日期, 到期日期 after 开始日期): that field's name.
     not_before: str | None = None
+    # The value opens another record: (attribute holding that record's id, its resource) —
+    # a 报关单号 resolved to the company's own declaration.  Shown as a link where the id is set.
+    link: tuple[str, str] | None = None
     # A date entered (or changed) must not lie before today (a validity, a deadline) / after
     # today (a date of manufacture, of signature).
     not_past: bool = False

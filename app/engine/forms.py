@@ -46,6 +46,8 @@ class FieldView:
     visible: bool = True
     show_when: str | None = None
     computed: bool = False
+    # The linked record's page (FieldSpec.link), shown read-only as a link.
+    href: str | None = None
     # A reviewer's mark on this field (review_marks.py): "red" = marked wrong.
     mark: str | None = None
 
@@ -131,6 +133,7 @@ def field_view(session, obj, spec: FieldSpec, path: str, editable: bool, posted,
         codelist=spec.codelist, picker=picker, help=spec.help, placeholder=spec.placeholder,
         autofocus=spec.autofocus and editable, visible=spec.is_visible(record_for_rules),
         show_when=show_when, computed=spec.compute is not None,
+        href=None if from_post else present.link_href(obj, spec),
     )
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import decimal
 import html
 
+from flask import url_for
 from markupsafe import Markup
 from sqlalchemy import Integer, Numeric, inspect
 
@@ -65,6 +66,16 @@ def display(session, spec: FieldSpec | None, value, record=None, coltype=None) -
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+def link_href(record, spec: FieldSpec | None) -> str | None:
+    """Where a field declared with ``link`` leads (the linked record's detail), if anywhere."""
+    if spec is None or spec.link is None or record is None:
+        return None
+    rid = getattr(record, spec.link[0], None)
+    if rid is None:
+        return None
+    return url_for(f"{spec.link[1]}_view.list") + str(rid)
 
 
 def cell(session, record, name: str) -> str:
@@ -131,6 +142,8 @@ def list_rows(session, model, records, columns, *, first_no: int | None, link_ba
     where it is not known (末页)."""
     wf = model.meta().workflow
     formatters = [formatter(model, c) for c in columns]
+    specs = model.meta().fields
+    linked = {c: specs[c] for c in columns if c in specs and specs[c].link is not None}
     out = []
     for n, r in enumerate(records):
         rid = r.id
@@ -142,9 +155,15 @@ def list_rows(session, model, records, columns, *, first_no: int | None, link_ba
                      "</td>")
         for i, (c, fmt) in enumerate(zip(columns, formatters, strict=True)):
             value = html.escape(fmt(session, r))
+            href = link_href(r, linked[c]) if c in linked else None
             if i == 0 and link_base:
+                other = (f' <a class="linked-record" href="{html.escape(href)}">'
+                         '<i class="fa fa-external-link"></i></a>') if href else ""
                 parts.append(f'<td><a class="record-link" href="{html.escape(link_base)}{rid}">'
-                             f'{value or f"#{rid}"}</a></td>')
+                             f'{value or f"#{rid}"}</a>{other}</td>')
+            elif href:
+                parts.append(f'<td><a class="linked-record" href="{html.escape(href)}">{value}'
+                             "</a></td>")
             elif c == "status":
                 style = wf.state_style(r.status) if wf else "default"
                 parts.append(f'<td><span class="label label-{style}">{value}</span></td>')
