@@ -185,3 +185,14 @@ def test_list_and_form_link_the_companys_declaration(browser, db):
     assert f'href="/cd_declaration/{linked.linked_id}"' in html
     html = b.get(f"/cd_declaration_exception/{other.id}").get_data(as_text=True)
     assert "linked-record" not in html
+
+
+def test_the_menu_group_holds_both_lists_and_customs_list_every_company(browser, db):
+    html = browser("enterprise1").get("/").get_data(as_text=True)
+    for word in ("异常状态登记", "报关单异常", "核注清单异常", 'href="/cd_declaration_exception/',
+                 'href="/cd_inventory_exception/'):
+        assert word in html, word
+    ids = db.scalars(select(CdDeclarationException.id)).all()
+    html = browser("customs1").get("/cd_declaration_exception/").get_data(as_text=True)
+    for pk in ids:
+        assert f'data-id="{pk}"' in html, pk
