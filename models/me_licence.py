@@ -592,7 +592,7 @@ class LicenceApplication(Record):
         ]
         related = [
             Related("me_clearance", "licence_id", _l("结关数据"),
-                    ["entry_id", "customs_code", "cleared_on", "total_qty", "status"]),
+                    ["entry_id", "customs_code", "cleared_on", "total_qty", "source", "status"]),
         ]
         status_button_label = _l("查询状态")
         screens = [
@@ -796,6 +796,9 @@ class MeClearance(Record):
     declared_on = field(Date, _l("申报日期"))
     cleared_on = field(Date, _l("结关日期"), required=True,
                        initial=lambda actor, session: dt.date.today())
+    source = field(String(12), _l("数据来源"), system=True, initial="manual",
+                   choices=[("manual", _l("海关录入")), ("declaration", _l("报关单结关回执"))])
+    declaration_id = mapped_column(ForeignKey("cd_declaration.id"), nullable=True, unique=True)
     status = workflow_state(_l("状态"))
     total_qty = field(numeric(18, 3), _l("结关数量"),
                       compute=lambda c: _sum(line.qty for line in c.lines))
@@ -818,7 +821,7 @@ class MeClearance(Record):
         editable = {"draft": (CUSTOMS,)}
         sections = [Section("main", _l("结关信息"))]
         list_columns = ["licence_no", "entry_id", "customs_code", "cleared_on", "total_qty",
-                        "total_amount", "status"]
+                        "total_amount", "source", "status"]
         search = [Search("licence_no", "exact"), Search("entry_id", "exact"),
                   Search("cleared_on", "range")]
         order_by = "-id"
