@@ -287,8 +287,8 @@ def computed_values(session, record, posted: dict | None = None,
     """Form path -> text of every computed (grey) field of ``record`` and its lines, after
     ``changes.apply`` put the typed values on it.  Lines are matched to the rows of the posted
     form (path indexes are the form's, not the collection's: deleted and untouched new rows
-    are not in the collection).  ``reveal(obj, spec)``: whether a value looked up from another
-    organisation's data (``FieldSpec.reveals``) may be shown; blank where not."""
+    are not in the collection).  ``reveal(obj, spec, key_path)``: whether a value looked up from
+    another organisation's data (``FieldSpec.reveals``) may be shown; blank where not."""
     recompute(record)
     out: dict[str, str] = {}
     _computed_of(session, record, "", posted, out, reveal)
@@ -299,7 +299,8 @@ def _computed_of(session, obj, prefix: str, posted: dict | None, out: dict, reve
     meta = obj.meta()
     for spec in meta.fields.values():
         if spec.compute is not None:
-            if spec.reveals and reveal is not None and not reveal(obj, spec):
+            if spec.reveals and reveal is not None \
+                    and not reveal(obj, spec, f"{prefix}{spec.reveals}"):
                 out[f"{prefix}{spec.name}"] = ""
                 continue
             out[f"{prefix}{spec.name}"] = present.display(

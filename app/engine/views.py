@@ -291,9 +291,10 @@ class RecordView(BaseView):
                 except policy.Refused:
                     pass  # what could be applied is shown; 暂存 reports the rest
 
-                def reveal(obj, spec):
-                    return policy.may_reveal(session, actor, type(obj), spec.reveals,
-                                             getattr(obj, spec.reveals, None))
+                def reveal(obj, spec, key_path):
+                    # a malformed code looks nothing up (the one typed before is not shown)
+                    return key_path not in errors and policy.may_reveal(
+                        session, actor, type(obj), spec.reveals, getattr(obj, spec.reveals, None))
 
                 values = forms.computed_values(session, record, posted, reveal=reveal)
         except policy.NotFound:
