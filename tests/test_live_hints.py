@@ -1,7 +1,6 @@
 """While typing, the form posts to …/computed: the answer carries the format errors of what
 was typed (shown under the field in place of a stale 此项为必填项), a malformed 进口商编码 looks
-nothing up (the name of the code typed before goes), and the 业务委托 HS编码 offers the HS pick
-of the licence form."""
+nothing up (the name of the code typed before goes)."""
 
 from __future__ import annotations
 
@@ -33,15 +32,6 @@ def test_a_malformed_importer_code_clears_the_importer_name(browser):
     resp = ent.post(NEW, data={**HEAD, "importer_code": "61019301234"}).json
     assert resp["errors"]["importer_code"]
     assert resp["values"]["importer_name"] == ""
-
-
-def test_the_entrustment_hs_code_has_the_hs_pick(browser):
-    ent = browser("enterprise1")
-    picks = ent.get("/ue_entrustment/pick/goods.hs_code?q=8458").json["results"]
-    assert picks and all(p["value"].startswith("8458") for p in picks)
-    assert {"name", "unit"} <= set(picks[0]["fills"])
-    html = ent.get("/ue_entrustment/1").get_data(as_text=True)  # the demo draft
-    assert 'data-picker' in html and "goods.hs_code" in html
 
 
 def test_an_entrustment_hs_code_of_a_mobile_number_answers_its_format_error(browser):
