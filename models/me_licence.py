@@ -469,7 +469,8 @@ class LicenceApplication(Record):
     importer_code = field(String(10), _l("进口商编码"), required=True, section="apply",
                           initial=_default_importer_code,
                           help=_l("输入进口商编码，系统反填进口商名称"))
-    importer_name = field(String(200), _l("进口商名称"), compute=_importer_name, section="apply")
+    importer_name = field(String(200), _l("进口商名称"), compute=_importer_name, section="apply",
+                           reveals="importer_code")
     consignee_name = field(String(200), _l("进口用户"), system=True, section="apply")
     region = field(String(6), _l("所在地区"), system=True, codelist="region", section="apply")
     year = field(Integer, _l("年度"), required=True, choices=lambda rec: _years(), section="apply",

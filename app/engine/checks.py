@@ -160,6 +160,8 @@ def _fields(r, meta, fields, states, resources) -> None:
             r.unknown(f"code list of {spec.name}", spec.codelist, codelists.LISTS)
         if spec.not_before and spec.not_before not in fields:
             r.unknown(f"not_before field of {spec.name}", spec.not_before, fields)
+        if spec.reveals and spec.reveals not in fields:
+            r.unknown(f"reveals field of {spec.name}", spec.reveals, fields)
         if spec.show_when is not None and spec.show_when[0] not in fields:
             r.unknown(f"show_when field of {spec.name}", spec.show_when[0], fields)
         if spec.edit_states is not None:
