@@ -13,8 +13,8 @@ METRICS_TOKEN  bearer token Prometheus sends to /metrics (at least 16 characters
                /metrics answers signed-in administrators (管理员) only.
 LOG_FORMAT     "json" (default in production: one JSON object a line) or "text".
 LOG_LEVEL      default INFO.
-STATIC_MAX_AGE seconds browsers keep the CSS and JavaScript (default 7 days in production, 0 in
-               development); their URLs carry the release's stamp (?v=…).
+STATIC_MAX_AGE seconds browsers keep the CSS and JavaScript (default a year in production, 0 in
+               development); their URLs carry the hash of the file's content (?v=…).
 SMTP_HOST, SMTP_PORT, SMTP_FROM   e-mail sender for notifications (optional).
 REDIS_URL      also keeps the login-throttle counters (instead of the database) when set.
 PROXY_FIX_X_FOR   number of proxies in front of the app whose X-Forwarded-For/-Proto are
@@ -91,9 +91,9 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
 LOG_FORMAT = os.environ.get("LOG_FORMAT") or ("json" if APP_ENV == "production" else "text")
 LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"
 WORKER_INTERVAL = _int_env("WORKER_INTERVAL", 10)  # seconds between two passes of the worker
-# Seconds browsers keep the CSS and JavaScript (linked with ?v=<release stamp>); 0: they ask
-# again on every page, as a developer editing them wants.
-STATIC_MAX_AGE = _int_env("STATIC_MAX_AGE", 7 * 24 * 3600 if APP_ENV == "production" else 0)
+# Seconds browsers keep the CSS and JavaScript (linked with ?v=<hash of the file's content>);
+# 0: they ask again on every page, as a developer editing them wants.
+STATIC_MAX_AGE = _int_env("STATIC_MAX_AGE", 365 * 24 * 3600 if APP_ENV == "production" else 0)
 
 APP_NAME = "国际贸易单一窗口 · 业务管理后台"
 APP_THEME = ""
@@ -128,6 +128,8 @@ AUTH_LOCKOUT_ATTEMPTS = 5        # failures of one account …
 AUTH_LOCKOUT_MINUTES = 15        # … within this time lock it for this time
 AUTH_ADDRESS_ATTEMPTS = 20       # failures from one address …
 AUTH_ADDRESS_LOCK_MINUTES = 5    # … within this time refuse it for this time
+LOOKUP_RATE = 300                # live-preview and pick look-ups of one user …
+LOOKUP_WINDOW_SECONDS = 60       # … within this time; beyond that 429 until it ends
 
 # --- Languages (Babel) -------------------------------------------------------------------
 # Key zh_CN: FAB (ships "zh") and Flask-Admin (ships "zh_Hans_CN") both come up in Chinese.

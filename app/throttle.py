@@ -37,7 +37,7 @@ from app.engine.i18n import gettext as _
 
 log = logging.getLogger(__name__)
 
-ACCOUNT, ADDRESS, BUSY = "account", "address", "busy"
+ACCOUNT, ADDRESS, BUSY, LOOKUP = "account", "address", "busy", "lookup"
 
 
 class LoginThrottle(Model):
@@ -74,6 +74,8 @@ class LoginRefused(Exception):
             return _("登录失败次数过多，账号已锁定，请 %(minutes)s 分钟后再试", minutes=minutes)
         if self.kind == ADDRESS:
             return _("该地址登录失败次数过多，请 %(minutes)s 分钟后再试", minutes=minutes)
+        if self.kind == LOOKUP:
+            return _("查询过于频繁，请 %(seconds)s 秒后再试", seconds=self.retry_after)
         return _("登录尝试过于频繁，请稍后再试")
 
 
@@ -135,7 +137,8 @@ class DbCounters:
                     row.locked_until, row.failures, row.window_start = None, 0, now
                 if row.failures >= rule.limit and refusal is None:
                     # the limit is taken by attempts still being checked
-                    refusal = LoginRefused(BUSY, 5)
+                    refusal = LoginRefused(BUSY, 5) if rule.kind != LOOKUP else \
+                        LoginRefused(LOOKUP, row.window_start + rule.seconds - now)
             if refusal is None:
                 for rule in rules_:
                     rows[rule.key].failures += 1
@@ -229,6 +232,8 @@ class RedisCounters:
             if n > rule.limit:
                 for done in taken:
                     self.r.eval(_GIVE_BACK, 1, self._fail(done.key))
+                if rule.kind == LOOKUP:
+                    raise LoginRefused(LOOKUP, self.r.ttl(self._fail(rule.key)) or rule.seconds)
                 raise LoginRefused(BUSY, 5)
 
     def leave(self, rules_: list[Rule], success: bool) -> None:
@@ -265,6 +270,17 @@ def counters(session) -> DbCounters | RedisCounters:
 def _log_lock(rule: Rule) -> None:
     log.warning("sign-in locked: %s for %d s after %d failures", rule.key, rule.seconds,
                 rule.limit)
+
+
+def count_lookup(session, user_id) -> None:
+    """One look-up of the live preview or a type-ahead pick (they read other organisations'
+    names by the code typed): at most ``LOOKUP_RATE`` (300) per user within
+    ``LOOKUP_WINDOW_SECONDS`` (60), counted like sign-in attempts; raises LoginRefused(LOOKUP)
+    with the seconds left beyond that."""
+    cfg = current_app.config
+    rule = Rule(f"lookup:{user_id}", LOOKUP, int(cfg.get("LOOKUP_RATE", 300)),
+                int(cfg.get("LOOKUP_WINDOW_SECONDS", 60)))
+    counters(session).enter([rule])
 
 
 def unlock_users(user_ids) -> None:

@@ -779,7 +779,7 @@ class CdDeclaration(Record):
     kind = field(String(12), _l("报关单类别"), required=True, preset=True, widget="select",
                  choices=KINDS, initial=E_DEC, section="numbers", index=True)
     ie_flag = field(String(1), _l("进出口标志"), choices=[("E", _l("出口")), ("I", _l("进口"))],
-                    compute=lambda d: (d.kind or "E")[0], section="numbers", index=True)
+                    compute=lambda d: d.ie_flag_of(), section="numbers", index=True)
     sys_no = field(String(20), _l("系统编号"), system=True, copy=False, unique=True,
                    section="numbers")
     seq_no = field(String(18), _l("统一编号"), system=True, copy=False, unique=True,
@@ -974,11 +974,12 @@ class CdDeclaration(Record):
         title_field = "seq_no"
         numbering = [
             Numbering("sys_no", "YB{yyyy}{mm}{dd}{seq:06d}", period="{yyyy}{mm}{dd}"),
-            Numbering("seq_no", "{ie}{yyyy}{seq:013d}", parts=lambda d: {"ie": d.kind[0]}),
+            # a draft whose 类别 was cleared is numbered as ie_flag shows it (出口); 申报 refuses it
+            Numbering("seq_no", "{ie}{yyyy}{seq:013d}", parts=lambda d: {"ie": d.ie_flag_of()}),
             Numbering("pre_entry_no", "{customs}{yyyy}{flag}{seq:09d}",
                       period="{customs}{yyyy}{flag}",
                       parts=lambda d: {"customs": d.customs_master or "0000",
-                                       "flag": "0" if d.kind[0] == "E" else "1"},
+                                       "flag": "0" if d.ie_flag_of() == "E" else "1"},
                       on="declare"),
         ]
         on_create = staticmethod(_declaration_from_company)
@@ -1046,6 +1047,10 @@ class CdDeclaration(Record):
         features = FEATURES
 
     # --- the official form's boxes (print and 可视化审核 share them) --------------------------
+    def ie_flag_of(self) -> str:
+        """E or I by 报关单类别 (E for a draft whose 类别 was left empty)."""
+        return (self.kind or "E")[0]
+
     def box_text(self, path: str) -> str:
         return box_text(self, path)
 

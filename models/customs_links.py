@@ -61,3 +61,67 @@ def licence_errors(session, dec, add) -> None:
             .limit(1))
         if other:
             add(path, _("一批一证许可证 %(no)s 已被报关单 %(other)s 使用", no=no, other=other))
+
+
+def clear_licences(session, dec, cleared_on: dt.date) -> list[str]:
+    """结关 of a declaration that cites automatic import licences consumes their 报关余量: one
+    clearance record per licence (数据来源 报关单结关回执), its lines matched to the licence's 规格型号
+    by 商品编码 and 规格型号, confirmed through the licence's own 结关确认 — which locks the
+    licence row and refuses to clear past what is left.  Once per declaration (a unique column);
+    returns what could not be cleared, for the sync report."""
+    from app.engine import policy
+    from app.engine import transitions as wf
+    from app.engine.changes import ValidationErrors
+    from app.engine.guard import system
+    from models.me_licence import LicenceApplication, MeClearance
+
+    problems = []
+    if session.scalar(select(MeClearance.id).where(MeClearance.declaration_id == dec.id)):
+        return problems
+    for no in dict.fromkeys(no for _path, no in cited_licences(dec)):
+        # The licence row is locked before the clearance refers to it: its foreign key takes a
+        # share lock, and two 结关 holding it while each asks for the update lock would deadlock.
+        lic = session.scalar(select(LicenceApplication).where(
+            LicenceApplication.licence_no == no, LicenceApplication.company_id == dec.company_id)
+            .with_for_update().execution_options(populate_existing=True))
+        if lic is None:
+            problems.append(_("许可证 %(no)s 不存在或不是本企业的许可证", no=no))
+            continue
+        lines = _lines_for(lic, dec)
+        if not lines:
+            problems.append(_("报关单商品与许可证 %(no)s 的规格型号对应不上", no=no))
+            continue
+        clearance = wf.new_record(session, MeClearance, policy.SYSTEM)
+        data = {"licence_no": no, "entry_id": dec.entry_id or "",
+                "customs_code": dec.customs_master or "", "cleared_on": cleared_on.isoformat(),
+                "declared_on": (dec.declared_at or dt.datetime.now()).date().isoformat()}
+        try:
+            with session.begin_nested():
+                wf.fire(session, clearance, "save", policy.SYSTEM, data=data)
+                with system():
+                    clearance.source, clearance.declaration_id = "declaration", dec.id
+                wf.fire(session, clearance, "save", policy.SYSTEM, data={"lines": lines})
+                wf.fire(session, clearance, "clear", policy.SYSTEM)
+        except (policy.Refused, ValidationErrors) as e:
+            errors = getattr(e, "errors", None) or {}
+            detail = "；".join(str(m) for msgs in errors.values() for m in msgs) \
+                or str(getattr(e, "message", e))
+            problems.append(_("许可证 %(no)s 未能结关：%(why)s", no=no, why=detail))
+    return problems
+
+
+def _lines_for(lic, dec) -> list[dict]:
+    """The declaration's goods as clearance lines of the licence's 规格型号 (by 商品编码 and
+    规格型号, or by 商品编码 alone when the licence has one 规格型号 of it)."""
+    specs = [(g.hs_code, s) for g in lic.goods for s in g.specs]
+    out = []
+    for goods in dec.goods:
+        same_hs = [s for hs, s in specs if hs == goods.code_ts]
+        match = [s for s in same_hs if (s.model or "").strip() == (goods.g_model or "").strip()]
+        spec = (match or (same_hs if len(same_hs) == 1 else [None]))[0]
+        if spec is None:
+            return []
+        qty = goods.qty1 or goods.g_qty
+        out.append({"spec_id": str(spec.id), "qty": format(qty.normalize(), "f") if qty else "",
+                    "amount": str(goods.decl_total or "")})
+    return out

@@ -88,6 +88,7 @@ from models.customs_declaration import (
     CdDeclaration,
 )
 from models.customs_exception import record_deletion
+from models.customs_links import clear_licences
 from models.customs_message import (
     MAX_BYTES,
     NS,
@@ -396,10 +397,13 @@ def _receipt(session, org, actor, root, name: str, run: Run) -> str:
         session.flush()
         if fresh:
             state.version = dec.version
+    problems = clear_licences(session, dec, at.date()) \
+        if dec.status == "closed" and before != "closed" else []
     run.counts["receipts"] += 1
     wf = CdDeclaration.meta().workflow
-    return _("回执：报关单 %(no)s %(old)s → %(new)s", no=seq_no, old=wf.state_label(before),
-             new=wf.state_label(dec.status))
+    return _("；").join([_("回执：报关单 %(no)s %(old)s → %(new)s", no=seq_no,
+                          old=wf.state_label(before), new=wf.state_label(dec.status)),
+                        *problems])
 
 
 def _moves(current: str, target: str) -> bool:

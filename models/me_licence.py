@@ -469,7 +469,8 @@ class LicenceApplication(Record):
     importer_code = field(String(10), _l("进口商编码"), required=True, section="apply",
                           initial=_default_importer_code,
                           help=_l("输入进口商编码，系统反填进口商名称"))
-    importer_name = field(String(200), _l("进口商名称"), compute=_importer_name, section="apply")
+    importer_name = field(String(200), _l("进口商名称"), compute=_importer_name, section="apply",
+                           reveals="importer_code")
     consignee_name = field(String(200), _l("进口用户"), system=True, section="apply")
     region = field(String(6), _l("所在地区"), system=True, codelist="region", section="apply")
     year = field(Integer, _l("年度"), required=True, choices=lambda rec: _years(), section="apply",
@@ -592,7 +593,7 @@ class LicenceApplication(Record):
         ]
         related = [
             Related("me_clearance", "licence_id", _l("结关数据"),
-                    ["entry_id", "customs_code", "cleared_on", "total_qty", "status"]),
+                    ["entry_id", "customs_code", "cleared_on", "total_qty", "source", "status"]),
         ]
         status_button_label = _l("查询状态")
         screens = [
@@ -796,6 +797,9 @@ class MeClearance(Record):
     declared_on = field(Date, _l("申报日期"))
     cleared_on = field(Date, _l("结关日期"), required=True,
                        initial=lambda actor, session: dt.date.today())
+    source = field(String(12), _l("数据来源"), system=True, initial="manual",
+                   choices=[("manual", _l("海关录入")), ("declaration", _l("报关单结关回执"))])
+    declaration_id = mapped_column(ForeignKey("cd_declaration.id"), nullable=True, unique=True)
     status = workflow_state(_l("状态"))
     total_qty = field(numeric(18, 3), _l("结关数量"),
                       compute=lambda c: _sum(line.qty for line in c.lines))
@@ -818,7 +822,7 @@ class MeClearance(Record):
         editable = {"draft": (CUSTOMS,)}
         sections = [Section("main", _l("结关信息"))]
         list_columns = ["licence_no", "entry_id", "customs_code", "cleared_on", "total_qty",
-                        "total_amount", "status"]
+                        "total_amount", "source", "status"]
         search = [Search("licence_no", "exact"), Search("entry_id", "exact"),
                   Search("cleared_on", "range")]
         order_by = "-id"

@@ -292,3 +292,13 @@ def scratch_pg():
     with eng.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     eng.dispose()
+
+
+@pytest.fixture
+def exchange(app, tmp_path):
+    """The exchange folder of 数据同步 (inbox, outbox, rejected, done), empty."""
+    root = tmp_path / "exchange"
+    app.config["EXCHANGE_DIR"] = str(root)
+    for sub in ("inbox", "outbox", "rejected", "done"):
+        (root / sub).mkdir(parents=True)
+    return root

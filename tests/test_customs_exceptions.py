@@ -14,10 +14,7 @@ from sqlalchemy import func, select
 from models.customs_declaration import CdDeclaration
 from models.customs_exception import CdDeclarationException, CdInventoryException
 
-from . import test_customs_sync as sync
 from .test_customs_sync import _declared_seq_no, _receipt, _sync
-
-exchange = sync.exchange  # the exchange folder fixture
 
 API = "/api/v1/cd_declaration_exception"
 INV_API = "/api/v1/cd_inventory_exception"

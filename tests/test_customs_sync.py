@@ -12,7 +12,6 @@ import os
 import re
 
 import pdfplumber
-import pytest
 from sqlalchemy import func, select
 
 from models.base import Organisation
@@ -24,15 +23,6 @@ from .helpers import created_id
 DRAFT, UNDER_REVIEW, RETURNED, PASSED, RELEASED, BILL_ACCEPTED, OTHER_DRAFT = range(1, 8)
 API = "/api/v1/cd_declaration"
 OWN_SCC = "91610131MA6W2K3L3A"
-
-
-@pytest.fixture
-def exchange(app, tmp_path):
-    root = tmp_path / "exchange"
-    app.config["EXCHANGE_DIR"] = str(root)
-    for sub in ("inbox", "outbox", "rejected", "done"):
-        (root / sub).mkdir(parents=True)
-    return root
 
 
 def _sync(b, **data):

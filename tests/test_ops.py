@@ -248,10 +248,30 @@ def test_browsers_keep_the_releases_css_and_javascript(db_url):
     assert len(links) >= 15 and all(re.search(r"\?v=[0-9a-f]{12}$", u) for u in links), links
     engine_css = next(u for u in links if u.startswith("/assets/engine.css"))
     resp = client.get(engine_css)
-    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "public, max-age=3600"
+    assert resp.status_code == 200
+    assert resp.headers["Cache-Control"] == "public, max-age=3600, immutable"
+    # the stamp is the hash of that file's content: files differ, URLs differ
+    import hashlib
+
+    with open(os.path.join(app.static_folder, "engine.css"), "rb") as f:
+        assert engine_css.endswith("?v=" + hashlib.sha1(f.read()).hexdigest()[:12])
+    assert len({u.rsplit("=", 1)[1] for u in links}) > 5
     # the same file asked without the release's stamp (or with an old one) is revalidated
     for url in ("/assets/engine.css", "/assets/engine.css?v=000000000000"):
         assert client.get(url).headers["Cache-Control"] == "no-cache"
+
+
+def test_in_production_static_files_are_kept_a_year(monkeypatch):
+    import importlib
+
+    import config
+
+    monkeypatch.setenv("APP_ENV", "production")
+    try:
+        assert importlib.reload(config).STATIC_MAX_AGE == 365 * 24 * 3600
+    finally:
+        monkeypatch.delenv("APP_ENV")
+        importlib.reload(config)
 
 
 def test_in_development_css_and_javascript_are_revalidated_on_every_page(app):

@@ -1,17 +1,20 @@
 """The single window's links through HTTP: a declaration citing an automatic import licence
 (随附单证 O or 许可证号) is checked in its 逻辑校验 against the M&E licence system — 审批通过,
 the same company (another company's licence is answered as unknown), not expired, 一批一证
-used once."""
+used once — and its 结关 receipt consumes the licence's 报关余量, once, never below zero."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select, update
 
 from demo.customs_declaration import import_data
 from models.customs_declaration import CdDeclaration
-from models.me_licence import LicenceApplication
+from models.me_licence import LicenceApplication, MeClearance
+
+from .test_customs_sync import _receipt, _sync
 
 PASSED = 4
 API = "/api/v1/cd_declaration"
@@ -80,3 +83,104 @@ def test_a_valid_licence_passes_and_one_batch_is_used_once(api, db):
     db.rollback()
     assert resp.json["errors"]["license_no"] == [
         f"一批一证许可证 {one.licence_no} 已被报关单 {db.get(CdDeclaration, pk).seq_no} 使用"]
+
+
+# --- 结关 consumes the licence's 报关余量 -----------------------------------------------------
+def _to_customs(api, db, pk):
+    c = api("enterprise1")
+    db.rollback()
+    if db.get(CdDeclaration, pk).status != "review_passed":
+        assert c.post(f"{API}/{pk}/action/submit", json={}).status_code == 200
+        assert api("reviewer1").post(f"{API}/{pk}/action/review_pass",
+                                     json={}).status_code == 200
+    resp = c.post(f"{API}/{pk}/action/declare", json={})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    db.rollback()
+    return db.get(CdDeclaration, pk).seq_no
+
+
+def test_a_cleared_declaration_consumes_its_licence_once(api, browser, db, exchange):
+    lic = _licence(db, licence_no=db.get(CdDeclaration, PASSED).license_no)
+    spec = next(s for g in lic.goods for s in g.specs if g.hs_code == "8460121000")
+    before_qty, before_count = spec.cleared_qty, lic.clearance_count or 0
+    seq = _to_customs(api, db, PASSED)
+    inbox = exchange / "inbox"
+    inbox.joinpath("a.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功",
+                                                 "900120260000777001"))
+    inbox.joinpath("b.xml").write_bytes(_receipt(seq, "J", "20261204090000", "结关"))
+    b = browser("enterprise1")
+    _sync(b, seq_no="X")
+    inbox.joinpath("b.xml").write_bytes(_receipt(seq, "J", "20261204090000", "结关"))
+    _sync(b, seq_no="X")  # the same 结关 again: consumed once
+    db.rollback()
+    cleared = db.scalars(select(MeClearance).where(MeClearance.declaration_id == PASSED)).all()
+    assert [(c.source, c.status, c.entry_id, str(c.cleared_on)) for c in cleared] == [
+        ("declaration", "cleared", "900120260000777001", "2026-12-04")]
+    db.refresh(spec)
+    db.refresh(lic)
+    assert spec.cleared_qty == before_qty + 1 and lic.clearance_count == before_count + 1
+    # 结关数据查询 and 报关余量查询 show it, by its source
+    status, html = browser("customs1").text("/me_clearance/?_searched=1&entry_id=900120260000777001")
+    assert status == 200 and "报关单结关回执" in html
+
+
+def test_two_declarations_clearing_past_the_remainder_at_once_one_wins(api, app, db):
+    """Two 结关 receipts of declarations that each want the whole remainder of a licence's
+    规格型号, processed at the same moment (on PostgreSQL for real): exactly one clears."""
+    import threading
+
+    from models.customs_links import clear_licences
+
+    from .conftest import PG_URL
+
+    if not PG_URL:
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer)")
+
+    lic = _licence(db, licence_no=db.get(CdDeclaration, PASSED).license_no)
+    spec = next(s for g in lic.goods for s in g.specs if g.hs_code == "8460121000")
+    left = (spec.qty - (spec.cleared_qty or 0)).normalize()
+    c = api("enterprise1")
+    ids = []
+    for n in range(2):
+        data = import_data(lic.licence_no)
+        data["goods"][0].update(qty1=str(left), g_qty=str(left), decl_total=format(41000 * left, "f"))
+        data["bill_no"] = f"999-1234567{n}"
+        resp = c.post(f"{API}/", json=data)
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        ids.append(resp.json["id"])
+        _to_customs(api, db, ids[-1])
+    for pk in ids:  # the 海关编号 customs gave at 入库
+        db.execute(update(CdDeclaration).where(CdDeclaration.id == pk).values(
+            entry_id=f"90012026{pk:010d}"))
+    db.commit()
+
+    barrier, answers = threading.Barrier(2), {}
+
+    def clear(pk):
+        from app import db as app_db
+
+        with app.app_context():
+            session = app_db.session
+            try:
+                dec = session.get(CdDeclaration, pk)
+                barrier.wait()
+                answers[pk] = clear_licences(session, dec, dt.date(2026, 12, 4))
+                session.commit()
+            except Exception as e:  # noqa: BLE001 - asserted below
+                answers[pk] = e
+            finally:
+                app_db.session.remove()
+
+    threads = [threading.Thread(target=clear, args=(pk,)) for pk in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    db.rollback()
+    cleared = db.scalars(select(MeClearance).where(MeClearance.declaration_id.in_(ids),
+                                                   MeClearance.status == "cleared")).all()
+    assert len(cleared) == 1, {k: repr(v)[:600] for k, v in answers.items()}
+    refused = [msgs for msgs in answers.values() if msgs]
+    assert len(refused) == 1 and "报关余量不足" in str(refused[0]), repr(refused)[:1500]
+    db.refresh(spec)
+    assert spec.cleared_qty == spec.qty

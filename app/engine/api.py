@@ -484,6 +484,8 @@ class RecordApi(ModelRestApi):
         """Attachments of a record.
         ---
         get:
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
           responses:
             200: {description: list}
         """
@@ -539,6 +541,9 @@ class RecordApi(ModelRestApi):
         """Download one attachment.
         ---
         get:
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: path, name: aid, required: true, schema: {type: integer}}
           responses:
             200: {description: the file}
         """

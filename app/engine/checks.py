@@ -165,6 +165,8 @@ def _fields(r, meta, fields, states, resources) -> None:
                 r.unknown(f"link resource of {spec.name}", spec.link[1], resources)
             if not hasattr(meta.model, spec.link[0]):
                 r.unknown(f"link id of {spec.name}", spec.link[0], fields)
+        if spec.reveals and spec.reveals not in fields:
+            r.unknown(f"reveals field of {spec.name}", spec.reveals, fields)
         if spec.show_when is not None and spec.show_when[0] not in fields:
             r.unknown(f"show_when field of {spec.name}", spec.show_when[0], fields)
         if spec.edit_states is not None:

@@ -108,6 +108,9 @@ class FieldSpec:
     # Chosen when the record is made — its new form may be opened with the value in the
     # address (/new?kind=E_DEC, a menu entry per kind) — and fixed once it is saved.
     preset: bool = False
+    # A computed value looked up from another organisation's data by the value of this field
+    # (进口商名称 by 进口商编码): the live preview shows it only where policy.may_reveal allows.
+    reveals: str | None = None
     order: int = dc_field(default_factory=lambda: next(_counter))
     name: str = ""
 

@@ -285,21 +285,27 @@ def _mark_table(t: TableView, marks: dict) -> None:
 
 
 # --- computed fields while typing ------------------------------------------------------------
-def computed_values(session, record, posted: dict | None = None) -> dict[str, str]:
+def computed_values(session, record, posted: dict | None = None,
+                    reveal=None) -> dict[str, str]:
     """Form path -> text of every computed (grey) field of ``record`` and its lines, after
     ``changes.apply`` put the typed values on it.  Lines are matched to the rows of the posted
     form (path indexes are the form's, not the collection's: deleted and untouched new rows
-    are not in the collection)."""
+    are not in the collection).  ``reveal(obj, spec, key_path)``: whether a value looked up from
+    another organisation's data (``FieldSpec.reveals``) may be shown; blank where not."""
     recompute(record)
     out: dict[str, str] = {}
-    _computed_of(session, record, "", posted, out)
+    _computed_of(session, record, "", posted, out, reveal)
     return out
 
 
-def _computed_of(session, obj, prefix: str, posted: dict | None, out: dict) -> None:
+def _computed_of(session, obj, prefix: str, posted: dict | None, out: dict, reveal) -> None:
     meta = obj.meta()
     for spec in meta.fields.values():
         if spec.compute is not None:
+            if spec.reveals and reveal is not None \
+                    and not reveal(obj, spec, f"{prefix}{spec.reveals}"):
+                out[f"{prefix}{spec.name}"] = ""
+                continue
             out[f"{prefix}{spec.name}"] = present.display(
                 session, spec, getattr(obj, spec.name, None), obj, meta.column_type(spec.name))
     for cspec in meta.children.values():
@@ -307,7 +313,7 @@ def _computed_of(session, obj, prefix: str, posted: dict | None, out: dict) -> N
         rows = posted.get(cspec.name) if posted is not None else None
         for i, child, row in _rows_of(children, rows, meta.child_model(cspec.name).meta()):
             index = row.get("_index", i) if row is not None else i
-            _computed_of(session, child, f"{prefix}{cspec.name}-{index}-", row, out)
+            _computed_of(session, child, f"{prefix}{cspec.name}-{index}-", row, out, reveal)
 
 
 def _rows_of(children, rows, cmeta):

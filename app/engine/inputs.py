@@ -24,6 +24,8 @@ class BadInput(ValueError):
 
 def check_text(value: str) -> None:
     """Raise BadInput for text no database column can hold."""
+    if not isinstance(value, str):  # a form part without a value (multipart: no body)
+        return
     if "\x00" in value:
         raise BadInput(_("内容包含无效字符（NUL）"))
     try:

@@ -48,6 +48,8 @@ class Page:
     prev_cursor: str | None
     number: int | None
     size: int
+    total: int | None = None  # rows of the whole selection, counted up to COUNT_LIMIT
+    more_than: bool = False   # … and there are more than that
 
 
 @dataclass
@@ -279,6 +281,7 @@ def page(session, model, actor, query: Query, searches: list[Search], *, where=N
     crits, joins, errors = criteria(model, searches, query.filters)
     q = base_select(model, actor, where=where, rules=rules).where(*crits)
     q, idc = _gram_join(session, q, model, joins)
+    total = bounded_count(session, q)
     allowed = sortable(model, columns if columns is not None else model.meta().list_columns)
     sort = query.sort if query.sort in allowed else model.meta().order_by.lstrip("-")
     col = idc if sort == "id" else getattr(model, sort)
@@ -328,6 +331,8 @@ def page(session, model, actor, query: Query, searches: list[Search], *, where=N
         prev_cursor=encode_cursor(key(rows[0])) if rows and has_prev else None,
         number=number,
         size=query.size,
+        total=min(total, COUNT_LIMIT),
+        more_than=total > COUNT_LIMIT,
     ), errors
 
 
@@ -342,6 +347,16 @@ def select_all(model, actor, searches, filters, *, where=None, sort="id", desc=T
     col = getattr(model, sort) if sort in allowed and sort != "id" else model.id
     q = q.order_by(*_order(col, model.id, desc))
     return q, errors
+
+
+COUNT_LIMIT = 10_000  # the pager counts this many rows at most (共 N 条), then says 超过 N 条
+
+
+def bounded_count(session, q) -> int:
+    """Rows of the selection ``q``, counted up to COUNT_LIMIT + 1 (a large table is not read
+    whole to show its total)."""
+    inner = q.order_by(None).limit(COUNT_LIMIT + 1).subquery()
+    return session.scalar(select(func.count()).select_from(inner)) or 0
 
 
 def count(session, q) -> int:

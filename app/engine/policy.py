@@ -475,6 +475,25 @@ def visible_slots(actor: Actor | None, record, has_files) -> list[tuple]:
     return out
 
 
+def may_reveal(session, actor: Actor | None, model, key: str, value) -> bool:
+    """May the live preview show what ``value`` of ``model.<key>`` looks up (进口商名称 of a
+    进口商编码)?  A role that sees every row of the type may look anything up; an organisation's
+    user only its own codes and the codes its own records already hold — typing codes is no
+    directory of other companies."""
+    from sqlalchemy import exists, select
+
+    if actor is None or value in (None, ""):
+        return False
+    if actor.system or any(model.meta().scope.get(r) is ALL for r in actor.roles):
+        return True
+    if str(value) in actor.customs_codes:
+        return True
+    column = getattr(model, key, None)
+    if column is None:
+        return False
+    return bool(session.scalar(select(exists().where(column == value, scope(model, actor)))))
+
+
 def needs_organisation(role_names) -> bool:
     """A user holding any role but 管理员 belongs to an organisation (scope is by organisation)."""
     return bool(set(role_names) - {ADMIN})

@@ -29,11 +29,14 @@ def same(a, b) -> bool:
     return a == b
 
 
-def fmt_decimal(value: decimal.Decimal, scale: int | None = None) -> str:
+def fmt_decimal(value: decimal.Decimal, scale: int | None = None, *,
+                grouped: bool = False) -> str:
+    """Amounts (``scale`` ≤ 2) to their declared decimals with thousands separators; other
+    numbers as written (12800, 95.5), grouped (12,800) where ``grouped``."""
     if scale is not None:
         value = value.quantize(decimal.Decimal(1).scaleb(-scale))
         return f"{value:,.{scale}f}"
-    text = format(value, "f")
+    text = format(value, ",f" if grouped else "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
@@ -60,7 +63,7 @@ def display(session, spec: FieldSpec | None, value, record=None, coltype=None) -
         scale = getattr(coltype, "scale", None)
         if scale is not None and scale <= 2:
             return fmt_decimal(value, scale)
-        return fmt_decimal(value)
+        return fmt_decimal(value, grouped=True)  # quantities: 1,234.5 (as many decimals as typed)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
@@ -134,6 +137,9 @@ def _make_formatter(model, name: str):
     return text
 
 
+LONG_CELL = 16  # characters a list cell shows whole; longer ones get an ellipsis and a tooltip
+
+
 def list_rows(session, model, records, columns, *, first_no: int | None, link_base: str | None,
               numeric: set[str]) -> Markup:
     """The <tr> rows of a generated list, built in one Python pass (per-cell template logic
@@ -154,23 +160,28 @@ def list_rows(session, model, records, columns, *, first_no: int | None, link_ba
         parts.append(f'<td class="col-no">{(first_no + n) if first_no is not None else n + 1}'
                      "</td>")
         for i, (c, fmt) in enumerate(zip(columns, formatters, strict=True)):
-            value = html.escape(fmt(session, r))
+            text = fmt(session, r)
+            value = html.escape(text)
+            # a long text (合同号, 卖方, 品名) is cut with … and read whole in its tooltip
+            title = f' title="{value}"' if len(text) > LONG_CELL else ""
             href = link_href(r, linked[c]) if c in linked else None
             if i == 0 and link_base:
                 other = (f' <a class="linked-record" href="{html.escape(href)}">'
                          '<i class="fa fa-external-link"></i></a>') if href else ""
-                parts.append(f'<td><a class="record-link" href="{html.escape(link_base)}{rid}">'
-                             f'{value or f"#{rid}"}</a>{other}</td>')
+                parts.append(f'<td class="txt key"{title}><a class="record-link" '
+                             f'href="{html.escape(link_base)}{rid}">{value or f"#{rid}"}</a>'
+                             f'{other}</td>')
             elif href:
-                parts.append(f'<td><a class="linked-record" href="{html.escape(href)}">{value}'
-                             "</a></td>")
+                parts.append(f'<td class="txt"{title}><a class="linked-record" '
+                             f'href="{html.escape(href)}">{value}</a></td>')
             elif c == "status":
                 style = wf.state_style(r.status) if wf else "default"
-                parts.append(f'<td><span class="label label-{style}">{value}</span></td>')
+                parts.append(f'<td class="txt"><span class="label label-{style}">{value}</span>'
+                             "</td>")
             elif c in numeric:
                 parts.append(f'<td class="num">{value}</td>')
             else:
-                parts.append(f"<td>{value}</td>")
+                parts.append(f'<td class="txt"{title}>{value}</td>')
         parts.append("</tr>")
         out.append("".join(parts))
     return Markup("\n".join(out))

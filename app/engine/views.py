@@ -268,6 +268,10 @@ class RecordView(BaseView):
         pass through the same ``changes.apply`` as a 暂存 (a field the user may not change is
         ignored here, refused there) and the same compute functions as the flush."""
         session = db_session()
+        limited = _count_lookup(session, actor)
+        if limited is not None:
+            return limited
+        errors: dict[str, list[str]] = {}
         try:
             if pk is not None:
                 record = policy.get_scoped(session, self.model, pk, actor)
@@ -282,16 +286,24 @@ class RecordView(BaseView):
             with session.no_autoflush:
                 try:
                     changes.apply(session, record, posted, actor)
-                except (changes.ValidationErrors, policy.Refused):
+                except changes.ValidationErrors as e:
+                    errors = e.errors  # format errors shown under the field while typing
+                except policy.Refused:
                     pass  # what could be applied is shown; 暂存 reports the rest
-                values = forms.computed_values(session, record, posted)
+
+                def reveal(obj, spec, key_path):
+                    # a malformed code looks nothing up (the one typed before is not shown)
+                    return key_path not in errors and policy.may_reveal(
+                        session, actor, type(obj), spec.reveals, getattr(obj, spec.reveals, None))
+
+                values = forms.computed_values(session, record, posted, reveal=reveal)
         except policy.NotFound:
             raise
         except policy.Refused as e:
             return jsonify({"message": str(e.message)}), e.status
         finally:
             session.rollback()
-        return jsonify({"values": values})
+        return jsonify({"values": values, "errors": errors})
 
     @expose("/new/do/<name>", methods=["POST"])
     @engine_route
@@ -554,6 +566,9 @@ class RecordView(BaseView):
             abort(404)
         p = spec.picker
         q = (request.args.get("q") or "").strip()
+        limited = _count_lookup(db_session(), actor)
+        if limited is not None:
+            return limited
         if len(q) < p.min_chars:
             return jsonify({"results": [], "message": _("请至少输入 %(n)s 位", n=p.min_chars)})
         target = REGISTRY.get(p.resource)
@@ -575,6 +590,23 @@ class RecordView(BaseView):
                 "fills": {k: present.input_value(getattr(r, v)) for k, v in p.fills.items()},
             })
         return jsonify({"results": out})
+
+
+def _count_lookup(session, actor):
+    """The 429 answer when this user looks codes up faster than a person types
+    (app.throttle.count_lookup), else None."""
+    from app import throttle
+
+    if actor.user_id is None:
+        return None
+    try:
+        throttle.count_lookup(session, actor.user_id)
+    except throttle.LoginRefused as refused:
+        resp = jsonify({"message": str(refused.message)})
+        resp.status_code = 429
+        resp.headers["Retry-After"] = str(refused.retry_after)
+        return resp
+    return None
 
 
 def _context_record(model, args, session, actor):

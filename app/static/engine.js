@@ -323,10 +323,28 @@
   });
 
   // ---- computed (grey) fields follow the typing: the server computes them, saving nothing ----
-  var computeTimer = null, computeSeq = 0;
-  function recompute() {
+  // The answer also holds the format errors of what was typed: the hint under a field edited
+  // since the last answer is replaced by them (a stale 此项为必填项 goes away as one types).
+  var computeTimer = null, computeSeq = 0, edited = {};
+  function showFieldErrors($f, errors) {
+    var names = $.extend({}, edited);
+    $.each(errors || {}, function (path) { names[path] = true; });
+    $.each(names, function (path) {
+      var $in = $f.find('[name="' + path + '"]').first();
+      if (!$in.length) { return; }
+      var $box = $in.closest("td, .form-group");
+      $box.children(".field-error").remove();
+      var msgs = (errors || {})[path] || [];
+      $box.toggleClass("has-error", msgs.length > 0);
+      $.each(msgs, function (_i, m) {
+        $box.append($('<span class="help-block field-error js-live-error"></span>').text(m));
+      });
+    });
+  }
+  function recompute(e) {
     var $f = $("#record-form"), url = $f.data("computed");
     if (!url) { return; }
+    if (e && e.target && e.target.name) { edited[e.target.name] = true; }
     window.clearTimeout(computeTimer);
     computeTimer = window.setTimeout(function () {
       var seq = ++computeSeq;
@@ -336,6 +354,8 @@
           $f.find('.field-ro.computed[data-name="' + path + '"]').text(text)
             .attr("title", null);
         });
+        showFieldErrors($f, data.errors);
+        edited = {};
         titleCutValues($f);
       });
     }, 250);

@@ -1,7 +1,7 @@
 """customs exceptions: 报关单异常 and 核注清单异常 (异常状态登记), the 删单 one unique per declaration
 
 Revision ID: f2d73b0082bf
-Revises: b4196d9f5287
+Revises: a3783fa7e6ef
 Create Date: 2026-12-05 03:20:09.496773
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f2d73b0082bf'
-down_revision = 'b4196d9f5287'
+down_revision = 'a3783fa7e6ef'
 branch_labels = None
 depends_on = None
 
