@@ -221,26 +221,41 @@ def _template_helpers(app) -> None:
         pgettext=i18n.pgettext, npgettext=i18n.npgettext, newstyle=True,
     )
     _memo_url_for(app)
-    navbar_cache: dict[tuple, Markup] = {}
+    chrome_cache: dict[tuple, Markup] = {}
 
-    def cached_navbar():
-        """The navbar (menu, language switch, the user's name) depends on the user, its roles
-        and the language only: rendered once per user and language, until the security stamp
-        moves (a changed role, permission or user)."""
+    def cached(template: str, context=dict):
+        """The navbar and the left menu depend on the user, its roles and the language only:
+        rendered once per user and language, until the security stamp moves (a changed role,
+        permission or user)."""
         from flask import session
 
         actor = policy.current_actor()
         if actor is None:
-            return Markup(render_template("appbuilder/navbar.html", appbuilder=app.appbuilder))
-        key = (actor.user_id, tuple(sorted(actor.roles)), str(get_locale()),
+            return Markup(render_template(template, appbuilder=app.appbuilder, **context()))
+        key = (template, actor.user_id, tuple(sorted(actor.roles)), str(get_locale()),
                session.get("locale"), permissions_version())
-        html = navbar_cache.get(key)
+        html = chrome_cache.get(key)
         if html is None:
-            html = Markup(render_template("appbuilder/navbar.html", appbuilder=app.appbuilder))
-            if len(navbar_cache) > 1024:
-                navbar_cache.clear()
-            navbar_cache[key] = html
+            html = Markup(render_template(template, appbuilder=app.appbuilder, **context()))
+            if len(chrome_cache) > 2048:
+                chrome_cache.clear()
+            chrome_cache[key] = html
         return html
+
+    def cached_navbar():
+        return cached("appbuilder/navbar.html")
+
+    def cached_sidebar():
+        from app.engine import sidebar
+
+        def context():
+            sm = app.appbuilder.sm
+            return {"sections": sidebar.tree(
+                app.appbuilder.menu.get_list(),
+                lambda item: sm.has_access("menu_access", item.name),
+                lambda label: i18n.gettext(str(label)))}
+
+        return cached("engine/sidebar.html", context)
 
     @app.context_processor
     def helpers():
@@ -249,4 +264,5 @@ def _template_helpers(app) -> None:
             "present_size": attachments.human_size,
             "role_label": lambda r: ROLE_LABELS.get(r, r),
             "cached_navbar": cached_navbar,
+            "cached_sidebar": cached_sidebar,
         }

@@ -18,6 +18,17 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 README_SCREENSHOT = ROOT / "docs" / "screenshot.png"
 
 
+def open_function(page, group: str, entry: str) -> None:
+    """The left 功能栏 (the manuals' menu): open `group` when it is closed, click its function
+    `entry`, wait for the page."""
+    grp = page.locator("#sidebar .menu-group",
+                       has=page.locator(".group-toggle", has_text=group)).first
+    if "open" not in (grp.get_attribute("class") or "").split():
+        grp.locator(".group-toggle").click()
+    with page.expect_navigation():
+        grp.locator("a.menu-entry", has_text=entry).first.click()
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code="-", size="-"):  # errors are still logged
         pass

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from .browser_support import ARTIFACTS, no_page_errors
+from .browser_support import ARTIFACTS, no_page_errors, open_function
 from .test_browser_used_me import one_line_navbar
 
 pytestmark = pytest.mark.browser
@@ -39,10 +39,7 @@ def stored(live, pk):
 
 def menu(tab, entry, group="享惠受阻协调申请"):
     """The menu 享惠受阻协调申请 (the manual's left menu): open it, click `entry`."""
-    page = tab.page
-    page.locator(".navbar .dropdown-toggle", has_text=group).first.click()
-    with page.expect_navigation():
-        page.click(f".navbar .dropdown-menu a:has-text('{entry}')")
+    open_function(tab.page, group, entry)
 
 
 def dialog(tab, name: str, field: str, value: str):

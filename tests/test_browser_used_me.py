@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 
-from .browser_support import css, no_page_errors
+from .browser_support import css, no_page_errors, open_function
 
 pytestmark = pytest.mark.browser
 
@@ -153,11 +153,8 @@ def disposal_state(live, institution):
 
 # --- gestures -----------------------------------------------------------------------------------
 def menu(tab, group, entry):
-    """Top menu: open `group`, click `entry`, wait for the page."""
-    page = tab.page
-    page.click(f".navbar .dropdown-toggle:has-text('{group}')")
-    with page.expect_navigation():
-        page.click(f".navbar .dropdown-menu a:has-text('{entry}')")
+    """The left menu: open `group`, click `entry`, wait for the page."""
+    open_function(tab.page, group, entry)
 
 
 def open_dialog(tab, name):

@@ -394,4 +394,68 @@
     var dlg = $(".engine-form").data("open-dialog");
     if (dlg) { $("#" + dlg).modal("show"); }
   });
+
+  // ---- the left 功能栏 (engine/sidebar.html) ------------------------------------------------
+  // The current function is marked and its group open; a group opens and closes on a click;
+  // 展开/收起 is remembered in a cookie (the server renders the next page the same way); the
+  // filter keeps the functions whose name, or the pinyin initials of it, hold what was typed.
+  function markCurrent($bar) {
+    var here = location.pathname + location.search, best = null, bestLen = -1;
+    $bar.find("a.menu-entry").each(function () {
+      var url = new URL(this.href, location.href), path = url.pathname, len = -1;
+      if (path + url.search === here) { len = 100000; }
+      else if (location.pathname.indexOf(path) === 0 && !url.search) { len = path.length; }
+      if (len > bestLen) { best = this; bestLen = len; }
+    });
+    if (best && bestLen > 1) {
+      $(best).addClass("current").attr("aria-current", "page");
+      $(best).closest(".menu-group").addClass("open current")
+        .children(".group-toggle").attr("aria-expanded", "true");
+    }
+  }
+  function filterMenu($bar, q) {
+    q = $.trim(q).toLowerCase();
+    var any = false;
+    $bar.find(".menu-group").each(function () {
+      var $g = $(this), label = $g.children(".group-toggle").text().toLowerCase();
+      var groupHit = q && (label.indexOf(q) >= 0 || String($g.data("py")).indexOf(q) >= 0);
+      var shown = 0;
+      $g.find("a.menu-entry").each(function () {
+        var hit = !q || groupHit || $(this).text().toLowerCase().indexOf(q) >= 0 ||
+          String($(this).data("py")).indexOf(q) >= 0;
+        $(this).parent().prop("hidden", !hit);
+        if (hit) { shown += 1; }
+      });
+      $g.prop("hidden", shown === 0).toggleClass("filtered", !!q && shown > 0);
+      if (shown) { any = true; }
+    });
+    $bar.find(".menu-system").each(function () {
+      $(this).prop("hidden", !$(this).find(".menu-group:not([hidden])").length);
+    });
+    $bar.find(".menu-none").prop("hidden", any);
+    $bar.toggleClass("filtering", !!q);
+  }
+  $(document).on("click", "#sidebar .group-toggle", function (e) {
+    e.preventDefault();
+    if ($(".workspace").hasClass("sidebar-collapsed")) { return; }
+    var $g = $(this).closest(".menu-group").toggleClass("open");
+    $(this).attr("aria-expanded", $g.hasClass("open") ? "true" : "false");
+  });
+  $(document).on("click", "#sidebar .sidebar-toggle", function () {
+    var collapsed = $(".workspace").toggleClass("sidebar-collapsed").hasClass("sidebar-collapsed");
+    document.cookie = "sidebar=" + (collapsed ? "collapsed" : "open") +
+      "; path=/; max-age=31536000; samesite=lax";
+  });
+  $(document).on("input", "#sidebar .menu-filter", function () {
+    filterMenu($("#sidebar"), $(this).val());
+  });
+  $(document).on("keydown", "#sidebar .menu-filter", function (e) {
+    if (e.key === "Enter") {        // Enter opens the first function found
+      var first = $("#sidebar .menu-group:not([hidden]) li:not([hidden]) > a.menu-entry").get(0);
+      if (first) { e.preventDefault(); location.href = first.href; }
+    } else if (e.key === "Escape") {
+      $(this).val(""); filterMenu($("#sidebar"), "");
+    }
+  });
+  $(function () { if ($("#sidebar").length) { markCurrent($("#sidebar")); } });
 })(window.jQuery);

@@ -1,0 +1,98 @@
+"""The workspace in Debian's Chromium: the left 功能栏 lists each role's systems and functions,
+marks the current one, collapses to icons and remembers it, and its filter finds a function by
+its Chinese name or by the pinyin initials of it.  Screenshots: tests/artifacts/workspace-*.png.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .browser_support import no_page_errors, open_function
+
+pytestmark = pytest.mark.browser
+
+
+def visible_entries(page) -> list[str]:
+    return page.eval_on_selector_all(
+        "#sidebar .menu-group:not([hidden]) li:not([hidden]) > a.menu-entry",
+        "els => els.filter(e => e.offsetParent !== null).map(e => e.textContent.trim())")
+
+
+def test_left_menu_current_function_collapse_and_filter(user):
+    cus = user("customs1")
+    page = cus.page
+    cus.goto("/")
+    # every system customs work in, as sections of the menu, and no menu bar across the top
+    systems = page.eval_on_selector_all("#sidebar .system-label .text",
+                                        "els => els.map(e => e.textContent.trim())")
+    assert {"进口旧机电产品装运前检验监督管理", "智慧云报关 进出口管理", "机电产品进口单证"} <= set(systems)
+    assert page.locator(".navbar .dropdown-toggle:has-text('业务数据查询')").count() == 0
+    height = page.evaluate("document.querySelector('.navbar').getBoundingClientRect().height")
+    assert height < 60
+
+    # a function opens from its group; on its page it is marked and its group is open
+    open_function(page, "业务数据查询", "报关数据查询")
+    assert page.url.endswith("/cd_declaration/")
+    current = page.locator("#sidebar a.menu-entry.current")
+    assert current.count() == 1 and current.inner_text().strip() == "报关数据查询"
+    assert current.get_attribute("aria-current") == "page"
+    # a record opened from the list keeps its function marked
+    page.locator(".record-list tbody a").first.click()
+    page.wait_for_load_state()
+    assert page.locator("#sidebar a.menu-entry.current").inner_text().strip() == "报关数据查询"
+    cus.shot("workspace-customs1")
+
+    # 收起: icons only, the work area wider; remembered over a reload
+    width = page.evaluate("document.querySelector('.work-area').getBoundingClientRect().width")
+    page.click("#sidebar .sidebar-toggle")
+    assert page.evaluate("document.querySelector('#sidebar').getBoundingClientRect().width") < 60
+    page.reload()
+    assert "sidebar-collapsed" in page.get_attribute(".workspace", "class")
+    assert page.evaluate(
+        "document.querySelector('.work-area').getBoundingClientRect().width") > width + 150
+    # a collapsed group shows its functions beside it on hover
+    group = page.locator("#sidebar .menu-group",
+                         has=page.locator(".group-toggle", has_text="异常状态登记")).first
+    group.hover()
+    assert group.locator("a.menu-entry").first.is_visible()
+    cus.shot("workspace-customs1-collapsed", full_page=False)
+    page.click("#sidebar .sidebar-toggle")
+    page.reload()
+    assert "sidebar-collapsed" not in page.get_attribute(".workspace", "class")
+
+    # the filter: by part of the Chinese name, by pinyin initials, by a group's name; none found
+    page.fill("#sidebar .menu-filter", "核注")
+    assert "核注清单" in visible_entries(page)
+    assert all("核注" in e for e in visible_entries(page))
+    page.fill("#sidebar .menu-filter", "jdcp")               # 机电产品进口单证 and its functions
+    found = visible_entries(page)
+    assert "机电产品进口单证列表" in found and "报关数据查询" not in found, found
+    page.fill("#sidebar .menu-filter", "hzqd")               # 核注清单 (and 核注清单异常)
+    assert set(visible_entries(page)) == {"核注清单", "核注清单异常"}
+    page.fill("#sidebar .menu-filter", "ycztdj")               # 异常状态登记: the whole group
+    assert set(visible_entries(page)) >= {"报关单异常", "核注清单异常"}
+    page.fill("#sidebar .menu-filter", "zzzz")
+    assert visible_entries(page) == [] and page.locator("#sidebar .menu-none").is_visible()
+    # Enter opens the first function found
+    page.fill("#sidebar .menu-filter", "bgsjcx")
+    with page.expect_navigation():
+        page.press("#sidebar .menu-filter", "Enter")
+    assert page.url.endswith("/cd_declaration/")
+    no_page_errors(user)
+
+
+def test_each_role_sees_its_own_systems(user):
+    seen = {}
+    for name in ("enterprise1", "institution1", "commerce1", "admin"):
+        tab = user(name)
+        tab.goto("/")
+        seen[name] = set(tab.page.eval_on_selector_all(
+            "#sidebar .system-label .text", "els => els.map(e => e.textContent.trim())"))
+        tab.page.set_viewport_size({"width": 1280, "height": 800})
+        # no horizontal scrolling of the page at 1,280 px
+        assert tab.page.evaluate("document.documentElement.scrollWidth") <= 1280
+        tab.shot(f"workspace-{name}", full_page=False)
+    assert "系统管理" in seen["admin"] and "系统管理" not in seen["enterprise1"]
+    assert "智慧云报关 进出口管理" not in seen["institution1"]
+    assert "进口旧机电产品装运前检验监督管理" in seen["institution1"]
+    no_page_errors(user)
