@@ -44,6 +44,7 @@ from app.engine import (
     Input,
     Numbering,
     Own,
+    Picker,
     Print,
     Record,
     Screen,
@@ -763,7 +764,10 @@ class UeEntrustmentGoods(ChildRecord):
     entrustment_id = mapped_column(ForeignKey("ue_entrustment.id", ondelete="CASCADE"),
                                    nullable=False, index=True)
     entrustment = relationship(UeEntrustment, back_populates="goods")
-    hs_code = field(String(10), _l("HS编码"), required=True, validators=(validators.hs_code,))
+    hs_code = field(String(10), _l("HS编码"), required=True, validators=(validators.hs_code,),
+                    placeholder=_l("输入至少四位商品编号后回车选择"),
+                    picker=Picker("cd_hs_code", "code_ts", "g_name", min_chars=4,
+                                  fills={"name": "g_name"}))
     name = field(String(200), _l("品名"), required=True)
     model = field(String(200), _l("规格型号"), required=True)
     manufacturer = field(String(200), _l("制造商"))

@@ -38,6 +38,7 @@ GOODS = [
     ("8443139000", "单张纸胶印机", "SM 74-4", "Heidelberger Druckmaschinen", "2003-06", "3",
      "12500.50"),
 ]
+CATALOGUE = {"8458110000", "8457101000"}   # in the demo's HS catalogue; 8443139000 is not
 FIXED_MADE_ON = "2013-06"          # line 3's 制造年月 as corrected after the return
 TOTAL_QTY = Decimal("6")
 TOTAL_AMOUNT = Decimal("197501.50")   # 2×46000 + 68000 + 3×12500.50
@@ -194,11 +195,27 @@ def institution_options(page):
 
 def type_goods_line(ent, i, line, *, enter_after_last):
     """One 货物详细信息 line by keyboard, from its focused HS编码 box; 单位 keeps its 001."""
-    kb = ent.page.keyboard
+    kb, page = ent.page.keyboard, ent.page
     hs, name, model, maker, made_on, qty, price = line
     ent.wait_focus(f"goods-{i}-hs_code")
-    for value, nxt in [(hs, "name"), (name, "model"), (model, "manufacturer"),
-                       (maker, "made_on"), (made_on, "qty"), (qty, "unit")]:
+    typed = [(name, "model"), (model, "manufacturer"), (maker, "made_on"), (made_on, "qty"),
+             (qty, "unit")]
+    if hs in CATALOGUE:
+        # the HS pick of the licence form: four digits, Enter shows the catalogue, Enter picks
+        # the code and fills 品名
+        ent.pick_from_catalogue(hs[:4], hs)
+        assert page.input_value(f"[name=goods-{i}-name]") == name
+        ent.enter_to(f"goods-{i}-name")
+        ent.enter_to(f"goods-{i}-model")
+        typed = typed[1:]
+    else:
+        # a code the catalogue lacks: Enter says so, the next Enter keeps it and moves on
+        kb.type(hs)
+        kb.press("Enter")
+        page.wait_for_selector(".typeahead-menu .ta-empty")
+        ent.enter_to(f"goods-{i}-name")
+        assert page.input_value(f"[name=goods-{i}-hs_code]") == hs
+    for value, nxt in typed:
         kb.type(value)
         ent.enter_to(f"goods-{i}-{nxt}")
     assert ent.page.input_value(f"[name=goods-{i}-unit]") == "001"

@@ -23,7 +23,9 @@ _counter = itertools.count()
 class Picker:
     """A field filled by picking a row of another record type (e.g. 商品编码 from 商品列表).
 
-    ``fills`` copies columns of the picked row into sibling fields of the form.
+    ``fills`` copies columns of the picked row into sibling fields of the form.  The catalogue
+    suggests; it does not restrict: a code it lacks can be typed (Enter on "没有匹配的代码"
+    keeps it), and the field's validators and the record's checks decide what is accepted.
     """
 
     resource: str
@@ -33,8 +35,6 @@ class Picker:
     fills: dict[str, str] = dc_field(default_factory=dict)
     # callable(model, record) -> SQL criterion narrowing the catalogue (e.g. the year)
     where: Callable | None = None
-    # The value must be a key of the catalogue.
-    strict: bool = True
 
 
 @dataclass

@@ -224,7 +224,9 @@
       if (e.key === "ArrowDown") { active = Math.min(items.length - 1, active + 1); highlight(); e.preventDefault(); return; }
       if (e.key === "ArrowUp") { active = Math.max(0, active - 1); highlight(); e.preventDefault(); return; }
       if (e.key === "Enter") {
-        if (active >= 0 && this._pick) { this._pick(items[active]); }
+        // Nothing offered (a code the catalogue lacks): Enter keeps what was typed and moves on.
+        if (active < 0) { closeMenu(); this._typed = false; return; }
+        if (this._pick) { this._pick(items[active]); }
         closeMenu(); e.preventDefault(); e.stopImmediatePropagation();
         return;
       }
