@@ -96,3 +96,28 @@ def test_each_role_sees_its_own_systems(user):
     assert "智慧云报关 进出口管理" not in seen["institution1"]
     assert "进口旧机电产品装运前检验监督管理" in seen["institution1"]
     no_page_errors(user)
+
+
+def test_a_list_step_that_asks_for_values_opens_the_record_with_its_dialog(user):
+    """报关单异常 list: tick a record, 变更状态 → its form opens with the dialog, which offers the
+    states the record may go to in a select; 确定 changes it."""
+    ent = user("enterprise1")
+    page = ent.page
+    ent.goto("/cd_declaration_exception/")
+    row = page.locator("table.record-list tbody tr", has_text="待处理").first
+    row.locator("input[name=ids]").check()
+    with page.expect_navigation():
+        page.click(".js-batch[data-name=change_status]")
+    assert page.url.endswith("#dlg-change_status")
+    dialog = page.locator("#dlg-change_status")
+    dialog.wait_for(state="visible")
+    assert dialog.locator("select[name=input-new_status] option").all_inner_texts() == \
+        ["请选择", "处理中"]
+    dialog.locator("select[name=input-new_status]").select_option(label="处理中")
+    page.wait_for_function("() => document.getElementById('dlg-change_status')"
+                           ".classList.contains('in')")
+    with page.expect_navigation():
+        dialog.locator("button[type=submit]").click()
+    assert "处理状态已变更" in ent.flash()
+    assert ent.state_label() == "处理中"
+    no_page_errors(user)

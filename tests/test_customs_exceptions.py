@@ -7,6 +7,7 @@ once."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -80,8 +81,9 @@ def test_the_number_links_the_companys_own_declaration(api, db):
 def test_change_status_follows_the_workflow_and_the_completion_date(api, db):
     c = api("enterprise1")
     pk = _pk(_create(c))
-    # 待处理 cannot jump to 已处理
-    assert "不能" in _act(c, pk, 422, new_status="done", done_on="2026-11-03")["message"]
+    # 待处理 cannot jump to 已处理: the answer names the states it may go to, by their labels
+    assert _act(c, pk, 422, new_status="done", done_on="2026-11-03")["message"] == \
+        "处理状态：「已处理」不可选，可选：处理中"
     _act(c, pk, new_status="processing")
     assert _get(db, CdDeclarationException, pk).status == "processing"
     assert "完成日期必填" in _act(c, pk, 422, new_status="done")["message"]
@@ -193,3 +195,24 @@ def test_the_menu_group_holds_both_lists_and_customs_list_every_company(browser,
     html = browser("customs1").get("/cd_declaration_exception/").get_data(as_text=True)
     for pk in ids:
         assert f'data-id="{pk}"' in html, pk
+
+
+def test_the_change_status_dialog_offers_the_states_the_record_may_go_to(api, browser, db):
+    """变更状态 asks for the new 处理状态 with a select of where the record may go from its
+    current state (not a text box to type a code into)."""
+    c = api("enterprise1")
+    pk = _pk(_create(c))
+    b = browser("enterprise1")
+
+    def offered():
+        html = b.get(f"/cd_declaration_exception/{pk}").get_data(as_text=True)
+        dialog = html[html.index('id="dlg-change_status"'):]
+        select_ = dialog[dialog.index('<select'):dialog.index('</select>')]
+        assert 'name="input-new_status"' in select_
+        return re.findall(r'<option value="(\w+)"[^>]*>\s*([^<]*?)\s*</option>', select_)
+
+    assert offered() == [("processing", "处理中")]
+    _act(c, pk, new_status="processing")
+    assert offered() == [("done", "已处理")]
+    _act(c, pk, new_status="done", done_on="2026-11-02")
+    assert offered() == [("processing", "处理中"), ("closed", "已关闭")]

@@ -144,13 +144,24 @@ def _check_inputs(session, t: Transition, opinion, inputs, files=None,
         if inp.required and value in (None, ""):
             errors[inp.name] = [_("此项为必填项")]
             continue
+        if inp.widget == "select" and value not in (None, "") and \
+                str(value) not in {v for v, _label in inp.options(record)}:
+            offered = "、".join(str(label) for _v, label in inp.options(record))
+            errors[inp.name] = [_("「%(v)s」不可选，可选：%(offered)s", v=inp.label_of(value),
+                                  offered=offered or _("无"))]
+            continue
         msgs = changes.validate_value(inp.spec, value)
         if msgs:
             errors[inp.name] = msgs
             continue
         values[inp.name] = value
     if errors:
-        raise changes.ValidationErrors(errors)
+        # The dialog's own values: the message says which and why (they are not on the form).
+        labels = {inp.name: inp.label for inp in t.inputs}
+        labels["opinion"] = t.opinion_label or _("意见")
+        raise changes.ValidationErrors(errors, _("；").join(
+            _("%(label)s：%(value)s", label=labels.get(k, k), value=m)
+            for k, msgs in errors.items() for m in msgs))
     return opinion, values
 
 

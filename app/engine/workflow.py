@@ -42,13 +42,25 @@ class Input:
     label: Any
     type_: Any = field(default_factory=lambda: String(500))
     required: bool = False
-    widget: str = "text"  # text | textarea | date | password | file
+    widget: str = "text"  # text | textarea | date | password | file | select
     validators: tuple = ()
+    # widget="select": [(value, label)]; ``offer(record)`` narrows them to the values this
+    # record may take (e.g. the states a 处理状态 may go to from its current one).
+    choices: Any = None
+    offer: Callable | None = None
     secret: bool = False
     # Stored on the record when the transition succeeds.
     target: str | None = None
     # widget="file": the attachment slot the uploaded file goes to.
     slot: str | None = None
+
+    def options(self, record) -> list[tuple[str, Any]]:
+        allowed = None if self.offer is None else {str(v) for v in self.offer(record)}
+        return [(str(v), label) for v, label in (self.choices or ())
+                if allowed is None or str(v) in allowed]
+
+    def label_of(self, value) -> Any:
+        return dict((str(v), label) for v, label in (self.choices or ())).get(str(value), value)
 
     @property
     def spec(self) -> FieldSpec:

@@ -81,7 +81,9 @@
       window.alert(t("pickOne", "请勾选一条记录")); return;
     }
     if (String($b.data("inputs")) === "1") {
-      window.location = $(".engine-list").data("base") + ids[0]; return;
+      // a step that asks for values (变更状态 …): the record opens with the step's dialog
+      window.location = $(".engine-list").data("base") + ids[0] + "#dlg-" + $b.data("name");
+      return;
     }
     if ($b.data("dialog")) {
       var $dlg = $("#" + $b.data("dialog"));
@@ -394,6 +396,9 @@
     }
     // A transition's dialog the server sent back with errors opens again, with them shown.
     var dlg = $(".engine-form").data("open-dialog");
+    if (!dlg && /^#dlg-[\w-]+$/.test(location.hash) && $(location.hash + ".modal").length) {
+      dlg = location.hash.slice(1);   // opened from a list button that asks for values
+    }
     if (dlg) { $("#" + dlg).modal("show"); }
   });
 
