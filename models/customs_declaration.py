@@ -412,9 +412,10 @@ def logic_errors(dec, session) -> dict[str, list[str]]:
     have_docs = {d.docu_code for d in dec.documents}
     for i, g in enumerate(dec.goods):
         _goods_checks(session, dec, ie, i, g, have_docs, add)
-    from models.customs_links import licence_errors
+    from models.customs_links import licence_errors, pre_shipment_errors
 
     licence_errors(session, dec, add)
+    pre_shipment_errors(session, dec, add)
     return errors
 
 
@@ -853,6 +854,9 @@ class CdDeclaration(Record):
                       validators=(manual_no_format,))
     license_no = field(String(20), _l("许可证号"), section="trade", index=True,
                        validators=(license_no_format,))
+    # 旧机电: the certificate of the pre-shipment inspection (业务委托 检验结果, system A)
+    psi_cert_no = field(String(60), _l("装运前检验证书编号"), section="trade",
+                        help=_l("进口需实施装运前检验的旧机电产品时填报检验机构出具的证书编号"))
     contr_no = field(String(32), _l("合同协议号"), section="trade",
                      required=lambda d: d.trade_mode == "0110")
     trade_area_code = field(String(3), _l("贸易国(地区)"), codelist="country", required=True,
@@ -1086,6 +1090,10 @@ class CdGoods(ChildRecord):
                                   fills={"g_name": "g_name"}))
     ciq_code = field(String(3), _l("检验检疫编码"), validators=(ciq_code,))
     g_name = field(String(255), _l("商品名称"), required=True)
+    # 新 / 旧 as the licence's 商品状态 (models/me_licence.py): 旧 goods of a 旧机电业务规则 need
+    # their pre-shipment inspection certificate (models/customs_links.py)
+    goods_state = field(String(1), _l("商品状态"), initial="N", widget="select",
+                        choices=[("N", _l("新")), ("U", _l("旧"))])
     g_model = field(String(255), _l("规格型号"), required=True,
                     placeholder=_l("按申报要素填报，用“|”分隔"))
     elements = field(String(255), _l("申报要素"), compute=_hs_value("elements"), track=False)

@@ -5,6 +5,12 @@ A declaration that cites an automatic import licence — 随附单证 监管证�
 or the head's 许可证号 — is refused in its 逻辑校验 unless the licence (models/me_licence.py) is
 审批通过, of the declaration's company, not expired, and — 一批一证 — not used by another
 declaration at customs or cleared already.
+
+An import declaration whose used goods (商品状态 旧) fall under a 旧机电业务规则 of
+models/used_me.py is refused unless — 需实施装运前检验 — it cites, in 装运前检验证书编号, the
+certificate of one of the company's own 业务委托 (检验完成, certificate not expired, covering the
+goods' HS codes) issued by an institution that is filed and under no restricting disposal today;
+and always when the rule says 禁止进口.
 """
 
 from __future__ import annotations
@@ -125,3 +131,57 @@ def _lines_for(lic, dec) -> list[dict]:
         out.append({"spec_id": str(spec.id), "qty": format(qty.normalize(), "f") if qty else "",
                     "amount": str(goods.decl_total or "")})
     return out
+
+
+def _rules_for(session, code: str) -> list:
+    """The 旧机电业务规则 a 10-digit HS code falls under (a rule's code is 4 to 10 digits)."""
+    from models.used_me import UeBusinessRule
+
+    if not code:
+        return []
+    prefixes = [code[:n] for n in range(4, len(code) + 1)]
+    return list(session.scalars(select(UeBusinessRule).where(
+        UeBusinessRule.hs_code.in_(prefixes)).order_by(UeBusinessRule.hs_code)))
+
+
+def pre_shipment_errors(session, dec, add) -> None:
+    from models.used_me import NEEDS_PSI, PROHIBITED, UeEntrustment, entrustment_refusal
+
+    if (dec.kind or "E")[0] != "I":
+        return
+    needing = []
+    for i, g in enumerate(dec.goods):
+        if g.goods_state != "U":
+            continue
+        rules = _rules_for(session, g.code_ts)
+        if any(r.measure == PROHIBITED for r in rules):
+            add(f"goods-{i}-code_ts", _("第 %(n)s 项商品 %(code)s 属禁止进口的旧机电产品",
+                                        n=i + 1, code=g.code_ts))
+        elif any(r.measure == NEEDS_PSI for r in rules):
+            needing.append((i, g))
+    if not needing:
+        return
+    no = (dec.psi_cert_no or "").strip()
+    if not no:
+        for i, g in needing:
+            add("psi_cert_no", _("第 %(n)s 项商品 %(code)s 为需实施装运前检验的旧机电产品，"
+                                 "请填报装运前检验证书编号", n=i + 1, code=g.code_ts))
+        return
+    # another company's certificate is answered as one that does not exist
+    ent = session.scalar(select(UeEntrustment).where(
+        UeEntrustment.inst_cert_no == no, UeEntrustment.company_id == dec.company_id,
+        UeEntrustment.status == "done").order_by(UeEntrustment.id.desc()).limit(1))
+    if ent is None:
+        add("psi_cert_no", _("装运前检验证书 %(no)s 不存在或不是本企业业务委托的检验证书", no=no))
+        return
+    if ent.cert_valid_until and ent.cert_valid_until < dt.date.today():
+        add("psi_cert_no", _("装运前检验证书 %(no)s 已过有效期 %(d)s", no=no,
+                             d=ent.cert_valid_until))
+    refusal = entrustment_refusal(session, ent.institution_id)
+    if refusal:
+        add("psi_cert_no", _("装运前检验证书 %(no)s 不予认可：%(why)s", no=no, why=refusal))
+    covered = {g.hs_code for g in ent.goods}
+    for i, g in needing:
+        if g.code_ts not in covered:
+            add(f"goods-{i}-code_ts", _("装运前检验证书 %(no)s 未包括第 %(n)s 项商品 %(code)s",
+                                        no=no, n=i + 1, code=g.code_ts))

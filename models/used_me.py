@@ -114,6 +114,9 @@ def _q(value):
 # ==========================================================================================
 # 公共查询: 旧机电业务规则, 法规及政策 (maintained by customs)
 # ==========================================================================================
+NEEDS_PSI, PROHIBITED = "pre_shipment", "prohibited"   # 旧机电业务规则's 管理措施
+
+
 class UeBusinessRule(Record):
     __tablename__ = "ue_business_rule"
 
@@ -121,8 +124,8 @@ class UeBusinessRule(Record):
                     placeholder=_l("可输入 4 至 10 位"))
     name = field(String(200), _l("品名"), required=True)
     measure = field(String(20), _l("管理措施"), required=True, widget="select", choices=[
-        ("pre_shipment", _l("需实施装运前检验")),
-        ("prohibited", _l("禁止进口")),
+        (NEEDS_PSI, _l("需实施装运前检验")),
+        (PROHIBITED, _l("禁止进口")),
         ("general", _l("一般管理"))])
     basis = field(String(300), _l("依据"))
     remark = field(Text, _l("备注"), widget="textarea")

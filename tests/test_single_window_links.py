@@ -184,3 +184,85 @@ def test_two_declarations_clearing_past_the_remainder_at_once_one_wins(api, app,
     assert len(refused) == 1 and "报关余量不足" in str(refused[0]), repr(refused)[:1500]
     db.refresh(spec)
     assert spec.cleared_qty == spec.qty
+
+
+# --- 旧机电: used goods under a 旧机电业务规则 need the pre-shipment certificate -------------------
+CERT = "JMI-PSI-2026-0418"  # enterprise1's 业务委托 WT2026000004, 检验完成 by 日本机械检验株式会社
+
+
+def _used(c, db, *, cert="", code="8458110000", state="U", name="数控卧式车床"):
+    """An import declaration of enterprise1 (valid licence) with one goods line, submitted."""
+    db.rollback()
+    company = db.get(CdDeclaration, PASSED).company_id
+    data = import_data(_licence(db, batch_mode="0", company_id=company).licence_no)
+    data["goods"][0].update(code_ts=code, g_name=name, goods_state=state)
+    data["psi_cert_no"] = cert
+    resp = c.post(f"{API}/", json=data)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    return c.post(f"{API}/{resp.json['id']}/action/submit", json={})
+
+
+def _entrustment(db):
+    from models.used_me import UeEntrustment
+
+    db.rollback()
+    return db.scalar(select(UeEntrustment).where(UeEntrustment.inst_cert_no == CERT))
+
+
+def test_used_goods_of_a_rule_need_the_pre_shipment_certificate(api, db):
+    c = api("enterprise1")
+    resp = _used(c, db)
+    assert resp.status_code == 422
+    assert resp.json["errors"]["psi_cert_no"] == [
+        "第 1 项商品 8458110000 为需实施装运前检验的旧机电产品，请填报装运前检验证书编号"]
+    # new goods of the same code, and used goods no rule names, need none
+    assert _used(c, db, state="N").status_code == 200
+    assert _used(c, db, code="8460121000", name="数控平面磨床").status_code == 200
+    # the company's own certificate, valid, covering the code: passes
+    assert _used(c, db, cert=CERT).status_code == 200
+
+
+def test_a_certificate_that_does_not_hold_is_refused(api, db):
+    from models.used_me import UeEntrustment
+
+    c = api("enterprise1")
+    resp = _used(c, db, cert="NO-SUCH-CERT")
+    assert resp.json["errors"]["psi_cert_no"] == [
+        "装运前检验证书 NO-SUCH-CERT 不存在或不是本企业业务委托的检验证书"]
+    # another company's certificate is answered as unknown
+    resp = _used(api("enterprise2"), db, cert=CERT)
+    assert resp.json["errors"]["psi_cert_no"] == [
+        f"装运前检验证书 {CERT} 不存在或不是本企业业务委托的检验证书"]
+    # a code the certificate's 业务委托 does not cover
+    resp = _used(c, db, cert=CERT, code="8443191000", name="圆网印刷机")
+    assert resp.json["errors"]["goods-0-code_ts"] == [
+        f"装运前检验证书 {CERT} 未包括第 1 项商品 8443191000"]
+    # expired
+    ent = _entrustment(db)
+    db.execute(update(UeEntrustment).where(UeEntrustment.id == ent.id)
+               .values(cert_valid_until=dt.date.today() - dt.timedelta(days=1)))
+    db.commit()
+    resp = _used(c, db, cert=CERT)
+    assert resp.status_code == 422
+    assert "已过有效期" in resp.json["errors"]["psi_cert_no"][0]
+
+
+def test_a_certificate_of_an_institution_under_rectification_is_refused(api, browser, db):
+    """customs1 orders 限期整改 on the institution that issued the certificate: from then on the
+    certificate does not carry a declaration."""
+    from .test_used_me import _dispose
+
+    c = api("enterprise1")
+    assert _used(c, db, cert=CERT).status_code == 200
+    _dispose(browser("customs1"), _entrustment(db).institution_id, "rectify", text="限期整改")
+    resp = _used(c, db, cert=CERT)
+    assert resp.status_code == 422
+    assert resp.json["errors"]["psi_cert_no"][0].startswith(f"装运前检验证书 {CERT} 不予认可：")
+    assert "限期整改" in resp.json["errors"]["psi_cert_no"][0]
+
+
+def test_prohibited_used_goods_are_refused(api, db):
+    resp = _used(api("enterprise1"), db, code="8418109000", name="旧冷藏冷冻箱")
+    assert resp.status_code == 422
+    assert resp.json["errors"]["goods-0-code_ts"][-1] == \
+        "第 1 项商品 8418109000 属禁止进口的旧机电产品"
