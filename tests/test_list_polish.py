@@ -51,3 +51,12 @@ def test_the_menus_speak_chinese(browser):
     html = browser("admin").get("/").get_data(as_text=True)
     assert "List Groups" not in html
     assert "- English" not in html
+
+
+def test_a_reference_or_a_code_shown_by_its_label_is_text_not_a_number(browser):
+    """处置反馈: 检验机构 is stored as the institution's id and 处置类型 as a code; both show their
+    names, flush left like text — only numbers are flush right."""
+    html = browser("customs1").get("/ue_disposal/").get_data(as_text=True)
+    assert '<td class="txt">新加坡环球检验有限公司</td>' in html
+    assert '<td class="txt">限期整改</td>' in html
+    assert not re.search(r'<td class="num">[^<\d]', html)

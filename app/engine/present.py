@@ -137,6 +137,16 @@ def _make_formatter(model, name: str):
     return text
 
 
+def shows_number(meta, name: str) -> bool:
+    """A number column of a list (flush right): an integer or decimal shown as itself, not a
+    reference or a code shown by its label (检验机构, 处置类型)."""
+    spec = meta.fields.get(name)
+    if spec is None or spec.display_fn is not None or spec.choices is not None or \
+            spec.codelist or name == "status":
+        return False
+    return isinstance(meta.column_type(name), (Integer, Numeric))
+
+
 LONG_CELL = 16  # characters a list cell shows whole; longer ones get an ellipsis and a tooltip
 
 

@@ -25,7 +25,7 @@ from flask import (
     url_for,
 )
 from flask_appbuilder import BaseView, expose
-from sqlalchemy import Integer, Numeric, select
+from sqlalchemy import select
 
 from . import (
     attachments,
@@ -154,8 +154,7 @@ class RecordView(BaseView):
         for e in errors:
             flash(e, "warning")
         detail = screen.detail if screen else True
-        numeric = {c for c in columns if c in self.meta.fields and isinstance(
-            self.meta.column_type(c), (Integer, Numeric))}
+        numeric = {c for c in columns if present.shows_number(self.meta, c)}
         rows = present.list_rows(
             session, self.model, page.rows, columns,
             first_no=((page.number - 1) * page.size + 1) if page.number else None,
