@@ -108,6 +108,7 @@ def _today() -> dt.date:
 # ==========================================================================================
 E_DEC, E_BILL, E_TRN, E_TRN_BILL = "E_DEC", "E_BILL", "E_TRN", "E_TRN_BILL"
 I_DEC, I_BILL, I_TRN, I_TRN_BILL = "I_DEC", "I_BILL", "I_TRN", "I_TRN_BILL"
+IMPORT_KINDS = (I_DEC, I_BILL, I_TRN, I_TRN_BILL)
 KINDS = [
     (E_DEC, _l("出口报关单")),
     (E_BILL, _l("出口备案清单")),
@@ -856,6 +857,7 @@ class CdDeclaration(Record):
                        validators=(license_no_format,))
     # 旧机电: the certificate of the pre-shipment inspection (业务委托 检验结果, system A)
     psi_cert_no = field(String(60), _l("装运前检验证书编号"), section="trade",
+                        show_when=("kind", IMPORT_KINDS),
                         help=_l("进口需实施装运前检验的旧机电产品时填报检验机构出具的证书编号"))
     contr_no = field(String(32), _l("合同协议号"), section="trade",
                      required=lambda d: d.trade_mode == "0110")

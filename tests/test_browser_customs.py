@@ -101,6 +101,7 @@ def type_goods(ent):
         assert page.input_value(f"[name='goods-{i}-g_name']")
         ent.enter_to(f"goods-{i}-ciq_code")
         ent.enter_to(f"goods-{i}-g_name")
+        ent.enter_to(f"goods-{i}-goods_state")      # 新 by default
         ent.enter_to(f"goods-{i}-g_model")
         kb.type(model)
         ent.enter_to(f"goods-{i}-g_qty")

@@ -121,3 +121,102 @@ def test_a_list_step_that_asks_for_values_opens_the_record_with_its_dialog(user)
     assert "处理状态已变更" in ent.flash()
     assert ent.state_label() == "处理中"
     no_page_errors(user)
+
+
+def tabs(page) -> list[str]:
+    return [t.strip() for t in page.locator("#page-tabs .page-tab > a").all_inner_texts()]
+
+
+def active_tab(page) -> str:
+    return page.locator("#page-tabs .page-tab.active > a").inner_text().strip()
+
+
+def test_page_tabs_open_move_close_and_come_back(user):
+    cus = user("customs1")
+    page = cus.page
+    cus.goto("/")
+    assert tabs(page) == ["首页"]
+    # three functions and two records, each in a tab
+    open_function(page, "业务数据查询", "报关数据查询")
+    open_function(page, "异常状态登记", "报关单异常")
+    open_function(page, "处置反馈", "处置反馈")
+    cus.goto("/cd_declaration/")
+    with page.expect_navigation():
+        page.locator(".record-list tbody a.record-link").first.click()
+    first = page.locator(".page-title").first.inner_text()
+    with page.expect_navigation():
+        page.click("#page-tabs .page-tab:has-text('报关数据查询') > a")
+    with page.expect_navigation():
+        page.locator(".record-list tbody a.record-link").nth(1).click()
+    names = tabs(page)
+    assert names[:4] == ["首页", "报关数据查询", "报关单异常", "处置反馈"], names
+    assert len(names) == 6 and all(n.startswith("报关单 ") for n in names[4:]), names
+    assert names[4].split()[1] in first
+    # a page already open is focused, not opened twice
+    open_function(page, "业务数据查询", "报关数据查询")
+    assert len(tabs(page)) == 6 and active_tab(page) == "报关数据查询"
+    cus.shot("workspace-tabs", full_page=False)
+
+    # move 处置反馈 in front of 报关数据查询; the order survives a reload
+    page.drag_and_drop("#page-tabs .page-tab:has-text('处置反馈')",
+                       "#page-tabs .page-tab:has-text('报关数据查询')",
+                       target_position={"x": 5, "y": 10})
+    assert tabs(page)[1:4] == ["处置反馈", "报关数据查询", "报关单异常"], tabs(page)
+    page.reload()
+    assert tabs(page)[1:4] == ["处置反馈", "报关数据查询", "报关单异常"], tabs(page)
+
+    # keyboard: Ctrl+Alt+← / → switch, Ctrl+Alt+W closes the current tab
+    with page.expect_navigation():
+        page.keyboard.press("Control+Alt+ArrowLeft")
+    assert active_tab(page) == "处置反馈" and page.url.endswith("/ue_disposal/")
+    with page.expect_navigation():
+        page.keyboard.press("Control+Alt+ArrowRight")
+    assert active_tab(page) == "报关数据查询"
+    with page.expect_navigation():
+        page.keyboard.press("Control+Alt+w")
+    assert "报关数据查询" not in tabs(page) and len(tabs(page)) == 5
+    # ? lists the shortcuts
+    page.keyboard.press("?")
+    help_ = page.locator("#workspace-keys")
+    help_.wait_for(state="visible")
+    assert "Ctrl" in help_.inner_text() and "关闭当前选项卡" in help_.inner_text()
+    page.wait_for_function("() => document.activeElement.id === 'workspace-keys'")
+    page.keyboard.press("Escape")
+    help_.wait_for(state="hidden")
+
+    # 关闭其他选项卡 keeps 首页 and the current one; a new login finds the tabs as they were
+    page.click("#page-tabs .page-tabs-menu .dropdown-toggle")
+    page.click("#page-tabs .js-close-others")
+    kept = tabs(page)
+    assert len(kept) == 2 and kept[0] == "首页"
+    with page.expect_navigation():
+        page.goto(cus.base + "/logout/")
+    cus.login()
+    assert tabs(page)[:2] == kept
+    no_page_errors(user)
+
+
+def test_closing_a_tab_with_unsaved_edits_asks_first(user):
+    ent = user("enterprise1")
+    page = ent.page
+    open_function(page, "异常状态登记", "报关单异常")
+    with page.expect_navigation():
+        page.click(".list-toolbar a:has-text('新增')")
+    new_tab = active_tab(page)
+    page.fill("[name=number]", "900120260000123456")
+    page.click("#page-tabs .page-tab.active .tab-close")
+    confirm = page.locator("#workspace-confirm")
+    confirm.wait_for(state="visible")
+    assert "未保存的修改" in confirm.inner_text()
+    confirm.locator("button:has-text('取消')").click()
+    confirm.wait_for(state="hidden")
+    assert active_tab(page) == new_tab and page.input_value("[name=number]")
+    # another function from the menu asks too; 确定 leaves and the tab closes
+    page.click("#page-tabs .page-tab.active .tab-close")
+    confirm.wait_for(state="visible")
+    page.wait_for_function("() => document.getElementById('workspace-confirm')"
+                           ".classList.contains('in')")
+    with page.expect_navigation():
+        confirm.locator(".js-confirm-ok").click()
+    assert new_tab not in tabs(page) and active_tab(page) == "报关单异常"
+    no_page_errors(user)
