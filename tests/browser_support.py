@@ -71,8 +71,11 @@ class UserPage:
         self.page.on("console", self._on_console)
         self.dialogs: list[str] = []
 
+        self.native_dialogs: list[str] = []   # the browser's own alert / confirm / prompt
+
         def accept(dialog):
             self.dialogs.append(dialog.message)
+            self.native_dialogs.append(dialog.message)
             dialog.accept()
 
         self.page.on("dialog", accept)
@@ -152,9 +155,26 @@ class UserPage:
         return " ".join(self.page.locator(".alert").all_inner_texts())
 
     def submit(self, selector: str) -> None:
-        """Click a button that posts the page and wait for the page it lands on."""
+        """Click a button that posts the page and wait for the page it lands on — answering
+        确定 when the button asks first (是否申报？ …)."""
+        button = self.page.locator(selector).first
+        asks = button.get_attribute("data-confirm") or button.get_attribute("data-question")
         with self.page.expect_navigation():
             self.page.click(selector)
+            if asks:
+                self.answer_dialog()
+
+    def answer_dialog(self, ok: bool = True) -> str:
+        """The toolkit's dialog (the product's alert / confirm): note its message in
+        ``dialogs``, answer it (确定, or 取消), and wait until it is gone."""
+        dlg = self.page.locator("#ui-dialog")
+        dlg.wait_for(state="visible")
+        self.page.wait_for_function(
+            "() => document.getElementById('ui-dialog').classList.contains('in')")
+        message = dlg.locator(".ui-message").inner_text().strip()
+        self.dialogs.append(message)
+        dlg.locator(".js-ui-ok" if ok else ".js-ui-cancel").click()
+        return message
 
     def shot(self, name: str, *, full_page: bool = True) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -177,6 +197,9 @@ LICENCE_NO_RE = re.compile(r"^\d{2}-\d{2}-\d{6}$")
 def no_page_errors(user) -> None:
     errors = [e for tab in user.tabs for e in tab.errors]
     assert not errors, "errors in the browser: " + "; ".join(errors)
+    # the product asks and tells in the toolkit's dialog, never in the browser's alert()/confirm()
+    native = [d for tab in user.tabs for d in tab.native_dialogs]
+    assert not native, "the browser's own dialogs: " + "; ".join(native)
 
 
 def css(page, selector: str, prop: str):

@@ -57,6 +57,7 @@ def test_a_list_action_asks_once_and_only_for_checked_rows(user, live):
     page = ent.page
     ent.dialogs.clear()
     page.click(".js-batch[data-action$='/batch/declare']")
+    ent.answer_dialog()                     # the toolkit's dialog, not the browser's alert()
     assert ent.dialogs == ["请先勾选记录"]  # nothing checked: no "是否申报？" first
     ent.dialogs.clear()
     page.check(".record-list tr[data-id='1'] input[name=ids]")

@@ -205,7 +205,7 @@ def test_closing_a_tab_with_unsaved_edits_asks_first(user):
     new_tab = active_tab(page)
     page.fill("[name=number]", "900120260000123456")
     page.click("#page-tabs .page-tab.active .tab-close")
-    confirm = page.locator("#workspace-confirm")
+    confirm = page.locator("#ui-dialog")
     confirm.wait_for(state="visible")
     assert "未保存的修改" in confirm.inner_text()
     confirm.locator("button:has-text('取消')").click()
@@ -214,9 +214,9 @@ def test_closing_a_tab_with_unsaved_edits_asks_first(user):
     # another function from the menu asks too; 确定 leaves and the tab closes
     page.click("#page-tabs .page-tab.active .tab-close")
     confirm.wait_for(state="visible")
-    page.wait_for_function("() => document.getElementById('workspace-confirm')"
+    page.wait_for_function("() => document.getElementById('ui-dialog')"
                            ".classList.contains('in')")
     with page.expect_navigation():
-        confirm.locator(".js-confirm-ok").click()
+        confirm.locator(".js-ui-ok").click()
     assert new_tab not in tabs(page) and active_tab(page) == "报关单异常"
     no_page_errors(user)

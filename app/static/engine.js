@@ -5,10 +5,36 @@
 
   function t(key, fallback) { return (window.ENGINE_TEXT || {})[key] || fallback; }
 
+  // ---- the toolkit's dialog instead of the browser's alert() / confirm() -------------------
+  // (engine/workspace_dialogs.html) Enter answers 确定, Esc 取消.
+  function dialog(message, asks, onOk) {
+    var $d = $("#ui-dialog");
+    if (!$d.length) {                      // a page without the workspace (none today)
+      if (!asks) { window.alert(message); } else if (window.confirm(message)) { onOk(); }
+      return;
+    }
+    $d.find(".ui-message").text(message);
+    $d.find(".js-ui-cancel").toggle(!!asks);
+    $d.find(".js-ui-ok").off("click").on("click", function () {
+      $d.modal("hide");
+      if (onOk) { onOk(); }
+    });
+    $d.one("shown.bs.modal", function () { $d.find(".js-ui-ok").trigger("focus"); });
+    $d.modal("show");
+  }
+  var ui = window.engineUi = {
+    alert: function (message) { dialog(message, false); },
+    confirm: function (message, onOk) { dialog(message, true, onOk); }
+  };
+
   // ---- confirmations ------------------------------------------------------------------
+  // The question first; 确定 clicks the button (or link) again, this time without asking.
   $(document).on("click", "[data-confirm]", function (e) {
-    var msg = $(this).attr("data-confirm");
-    if (msg && !window.confirm(msg)) { e.preventDefault(); e.stopImmediatePropagation(); }
+    var msg = $(this).attr("data-confirm"), el = this;
+    if (!msg) { return; }
+    if ($(el).data("confirmed")) { $(el).removeData("confirmed"); return; }
+    e.preventDefault(); e.stopImmediatePropagation();
+    ui.confirm(msg, function () { $(el).data("confirmed", true); el.click(); });
   });
 
   // ---- dialogs (退回原因, 检验结果 …): a required input left empty is pointed out in the dialog,
@@ -51,7 +77,7 @@
   });
   function one() {
     var ids = checkedIds();
-    if (ids.length !== 1) { window.alert(t("pickOne", "请勾选一条记录")); return null; }
+    if (ids.length !== 1) { ui.alert(t("pickOne", "请勾选一条记录")); return null; }
     return ids[0];
   }
   $(document).on("click", ".js-open", function () {
@@ -69,16 +95,16 @@
   });
   $(document).on("click", ".js-print", function () {
     var ids = checkedIds();
-    if (!ids.length) { window.alert(t("pickSome", "请先勾选记录")); return; }
+    if (!ids.length) { ui.alert(t("pickSome", "请先勾选记录")); return; }
     window.open($(this).data("url") + "?ids=" + ids.join(","), "_blank");
   });
   // A list action: the rows first, then one question (its confirmation, or its opinion in a
   // dialog like the form's), then the post.
   $(document).on("click", ".js-batch", function () {
     var $b = $(this), ids = checkedIds();
-    if (!ids.length) { window.alert(t("pickSome", "请先勾选记录")); return; }
+    if (!ids.length) { ui.alert(t("pickSome", "请先勾选记录")); return; }
     if (String($b.data("multi")) !== "1" && ids.length !== 1) {
-      window.alert(t("pickOne", "请勾选一条记录")); return;
+      ui.alert(t("pickOne", "请勾选一条记录")); return;
     }
     if (String($b.data("inputs")) === "1") {
       // a step that asks for values (变更状态 …): the record opens with the step's dialog
@@ -93,7 +119,7 @@
       return;
     }
     var question = $b.data("question");
-    if (question && !window.confirm(question)) { return; }
+    if (question) { ui.confirm(question, function () { sendBatch($b.data("action"), ""); }); return; }
     sendBatch($b.data("action"), "");
   });
   $(document).on("click", ".js-batch-send", function () {
@@ -281,8 +307,10 @@
     var $rows = $ct.children("table").children("tbody").children("tr.child-row").filter(function () {
       return $(this).children(".col-check").find(".row-check").prop("checked");
     });
-    if (!$rows.length) { window.alert(t("pickSome", "请先勾选记录")); return; }
-    if (!window.confirm(t("deleteRows", "是否删除勾选的行？"))) { return; }
+    if (!$rows.length) { ui.alert(t("pickSome", "请先勾选记录")); return; }
+    ui.confirm(t("deleteRows", "是否删除勾选的行？"), function () { deleteRows($ct, $rows); });
+  });
+  function deleteRows($ct, $rows) {
     $rows.each(function () {
       var $r = $(this), $n = $r.next("tr.nested-row");
       if ($n.attr("data-index") === $r.attr("data-index")) { $n.remove(); }
@@ -290,7 +318,7 @@
     });
     renumber($ct);
     $ct.trigger("rows-removed");
-  });
+  }
 
   function focusables($scope) {
     return $scope.find("input, select, textarea").filter(function () {

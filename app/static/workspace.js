@@ -116,12 +116,7 @@
   window.workspaceDirty = function () { return dirty; };
 
   function ask(message, then) {
-    var $dlg = $("#workspace-confirm");
-    $dlg.find(".modal-body p").text(message);
-    $dlg.find(".js-confirm-ok").off("click").on("click", function () {
-      $dlg.modal("hide"); dirty = false; then();
-    });
-    $dlg.modal("show");
+    window.engineUi.confirm(message, function () { dirty = false; then(); });
   }
   function leave(url) {
     if (dirty) { ask(t("unsaved", "当前页面有未保存的修改，离开后将丢失。是否继续？"), function () { location.href = url; }); }
