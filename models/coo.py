@@ -60,6 +60,7 @@ from app.engine.i18n import lazy_gettext as _l
 from app.engine.i18n import lazy_pgettext
 from app.engine.notify import notify_org
 from app.engine.record import session_for
+from app.engine.stats import Chart, Statistics
 from models.base import COMPANY, Organisation
 from models.customs_declaration import SYSTEM as CD_SYSTEM
 from models.customs_declaration import CdDeclaration
@@ -431,3 +432,14 @@ class CooCoordination(Record):
                    roles=CUS, transitions={"receive": None},
                    menu=CUSTOMS_MENU.menu("query", order=21)),
         ]
+        # customs' statistics of the applications they handle (an enterprise reaching the
+        # address counts its own)
+        features = [Statistics(_l("享惠受阻协调统计"), charts=[
+            Chart("by_kind", _l("按协调单类型"), group_by="kind"),
+            Chart("by_month", _l("按提交月份（最近 12 个月）"), month_of="submitted_at",
+                  kind="line"),
+            Chart("by_agreement", _l("按优惠贸易协定"), group_by="agreement_code"),
+            Chart("by_country", _l("按进口国家/地区"), group_by="import_country"),
+            Chart("by_status", _l("按处理状态"), group_by="status", kind="pie"),
+        ], filters=["submitted_at", "kind", "agreement_code"],
+            menu=CUSTOMS_MENU.menu("query", _l("享惠受阻协调统计"), order=23, roles=CUS))]

@@ -45,6 +45,7 @@ from app.engine import (
 from app.engine.i18n import gettext as _
 from app.engine.i18n import lazy_gettext as _l
 from app.engine.i18n import lazy_pgettext
+from app.engine.stats import Chart, Statistics
 from models.customs_declaration import SYSTEM, CdDeclaration
 from models.customs_inventory import CdInventory
 
@@ -142,7 +143,7 @@ FLOW = Workflow(
 
 
 def _exception_type(class_name, table, *, label, number_label, target, numbers, order,
-                    extra=None):
+                    stats_label, extra=None):
     """One exception record type: the fields, workflow, scope and menu both share."""
     ns = {
         "__module__": __name__,
@@ -188,7 +189,17 @@ def _exception_type(class_name, table, *, label, number_label, target, numbers, 
     Meta.list_columns = ["number", "consignee", "ie_flag", "kind", "occurred_on", "duty_person",
                          "penalised", "status", "done_on"]
     Meta.search = [Search("number", "exact"), Search("kind"), Search("status"),
-                   Search("occurred_on", "range")]
+                   Search("occurred_on", "range"), Search("ie_flag"),
+                   Search("client_name", "contains"), Search("duty_post", "exact"),
+                   Search("penalised")]
+    # 异常统计 (the manual: "进行统计分析"): counted in the list's scope, each bar its list
+    Meta.features = [Statistics(stats_label, charts=[
+        Chart("by_kind", _l("按异常类型"), group_by="kind"),
+        Chart("by_month", _l("按月份（最近 12 个月）"), month_of="occurred_on", kind="line"),
+        Chart("by_post", _l("按责任岗位"), group_by="duty_post"),
+        Chart("by_penalty", _l("海关是否处罚"), group_by="penalised", kind="pie"),
+    ], filters=["occurred_on", "ie_flag", "client_name"],
+        menu=SYSTEM.menu("exception", stats_label, order=order + 10))]
     Meta.order_by = "-id"
     Meta.title_field = "number"
     Meta.attachments = [AttachmentSlot("file", _l("附件"), max_bytes=4 * MB,
@@ -202,11 +213,13 @@ def _exception_type(class_name, table, *, label, number_label, target, numbers, 
 CdDeclarationException = _exception_type(
     "CdDeclarationException", "cd_declaration_exception", label=_l("报关单异常"),
     number_label=_l("报关单号"), target=CdDeclaration, numbers=("entry_id", "seq_no"), order=1,
+    stats_label=_l("报关单异常统计"),
     # set only by a 删单 receipt: the declaration whose 删单 this is, once
     extra={"deletion_of": mapped_column(Integer, unique=True)})
 CdInventoryException = _exception_type(
     "CdInventoryException", "cd_inventory_exception", label=_l("核注清单异常"),
-    number_label=_l("清单编号"), target=CdInventory, numbers=("inv_no", "seq_no"), order=2)
+    number_label=_l("清单编号"), target=CdInventory, numbers=("inv_no", "seq_no"), order=2,
+    stats_label=_l("核注清单异常统计"))
 
 
 def record_deletion(session, declaration, occurred_on: dt.date):

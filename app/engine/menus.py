@@ -7,7 +7,7 @@ A system of the single window declares itself and its menu groups once, in its m
         Group("filing", _l("备案管理"), "fa-id-card"),
     ])
 
-and each record type (or screen) names its entries: ``Meta.menu = SYSTEM.menu("public",
+and each record type (or screen, or feature with a screen of its own) names its entries: ``Meta.menu = SYSTEM.menu("public",
 _l("旧机电业务规则查询"), order=1)`` — the record type's list; ``target="new"`` opens its new
 form; a ``Screen(..., menu=SYSTEM.menu(...))`` opens that screen.  Who sees an entry follows from
 the record type (its scope, its create roles, the screen's roles), narrowed by ``roles=``.
@@ -61,7 +61,7 @@ class MenuItem:
     system: System
     group: str
     label: Any = None  # default: the list's (or screen's) label
-    target: str = "list"  # list | new | screen:<name>
+    target: str = "list"  # list | new | screen:<name> | path:<a feature's path>
     roles: tuple[str, ...] | None = None  # narrower than what the record type allows
     order: int = 0
     resource: str = ""  # filled when the record type is registered
@@ -88,6 +88,8 @@ class Entry:
             url = f"{base}/new"
         elif self.target.startswith("screen:"):
             url = f"{base}/screen/{self.target.split(':', 1)[1]}/"
+        elif self.target.startswith("path:"):
+            url = f"{base}/{self.target.split(':', 1)[1]}/"
         else:
             url = f"{base}/"
         if self.args:
@@ -127,6 +129,14 @@ def items_of(model) -> list[MenuItem]:
             screen.menu.resource = meta.resource
             screen.menu.target = f"screen:{screen.name}"
             items.append(screen.menu)
+    for feature in meta.features:  # a feature's screen (统计分析 …): its label, the type's roles
+        item = getattr(feature, "menu", None)
+        if isinstance(item, MenuItem):
+            item.resource = meta.resource
+            item.target = f"path:{feature.path}"
+            if item.label is None:
+                item.label = feature.label
+            items.append(item)
     return items
 
 
