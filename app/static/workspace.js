@@ -44,7 +44,7 @@
   function pageTitle() {
     if (location.pathname === "/") { return home().title; }
     var current = $("#sidebar a.menu-entry.current").first();
-    var $h = $(".work-area").find("h1, h2, h3").first();
+    var $h = $(".work-area").find("h1, h2, h3, .panel-title").first();
     var text = $h.length ? $.trim($h.clone().find(".label, .btn, .badge").remove().end().text()) : "";
     if (!text && current.length && keyOf(current.get(0).href) === keyOf(location.href)) {
       text = $.trim(current.text());
