@@ -1,0 +1,45 @@
+"""The workspace's left 功能栏 through HTTP: built from the declarations for each role, with the
+pinyin initials its filter matches, and nothing of it before signing in."""
+
+from __future__ import annotations
+
+import re
+
+from app.engine.sidebar import initials
+
+
+def sections(html: str) -> list[str]:
+    return [s.strip() for s in re.findall(
+        r'<div class="system-label"[^>]*>\s*<i[^>]*></i><span class="text">([^<]+)</span>', html)]
+
+
+def test_initials_of_chinese_names_and_of_mixed_text():
+    assert initials("机电产品进口申请") == "jdcpjksq"
+    assert initials("HS编码") == "hsbm"
+    assert initials("证书申请 › 关联") == "zssq › gl"
+
+
+def test_each_role_gets_its_systems_and_functions(browser):
+    html = browser("customs1").get("/").get_data(as_text=True)
+    assert sections(html) == ["系统通知", "进口旧机电产品装运前检验监督管理", "智慧云报关 进出口管理",
+                              "机电产品进口单证"]
+    assert re.search(r'<a class="menu-entry" href="/cd_declaration/" data-py="bgsjcx">报关数据查询</a>',
+                     html)
+    assert 'data-py="ycztdj"' in html                      # the group 异常状态登记
+    assert ".navbar .dropdown-toggle" not in html and "navbar-nav\">\n" not in html
+    inst = browser("institution1").get("/").get_data(as_text=True)
+    assert "智慧云报关 进出口管理" not in sections(inst) and "/cd_declaration/" not in inst
+    admin = browser("admin").get("/").get_data(as_text=True)
+    assert sections(admin)[-1] == "系统管理"
+
+
+def test_no_menu_and_no_tabs_before_signing_in(app):
+    html = app.test_client().get("/login/").get_data(as_text=True)
+    assert 'id="sidebar"' not in html and 'id="page-tabs"' not in html
+
+
+def test_the_collapsed_menu_is_rendered_collapsed(browser):
+    b = browser("enterprise1")
+    b.client.set_cookie("sidebar", "collapsed")
+    html = b.get("/").get_data(as_text=True)
+    assert 'class="workspace sidebar-collapsed"' in html
