@@ -166,7 +166,7 @@ def _exception_type(class_name, table, *, label, number_label, target, numbers, 
         "duty_post": field(String(60), _l("责任岗位"), section="main"),
         "duty_person": field(String(60), _l("责任人"), section="main"),
         "penalised": field(String(1), _l("海关是否处罚"), widget="select", choices=YES_NO,
-                           section="main"),
+                           section="main", index=True),  # 异常统计 counts by it
         "penalty_target": field(String(100), _l("处罚对象"), section="main"),
         "status": workflow_state(_l("处理状态")),
         "done_on": field(Date, _l("完成日期"), system=True, not_before="occurred_on",

@@ -24,7 +24,7 @@ from typing import Any
 
 from flask import current_app, flash, render_template, request
 from flask_appbuilder import BaseView, expose
-from sqlalchemy import DateTime, extract, func, select
+from sqlalchemy import DateTime, func, select
 
 from . import listing, policy, present
 from .features import Feature, _download, signed_in
@@ -138,9 +138,14 @@ class Statistics(Feature):
                       col < dt.datetime.combine(after_end, dt.time.min)]
         else:
             bounds = [col >= start, col < after_end]
-        yr, mo = extract("year", col), extract("month", col)
-        counts = {(int(a), int(b)): c for a, b, c in session.execute(
-            select(yr, mo, func.count()).where(*where, *bounds).group_by(yr, mo)).all()}
+        # counted by day through the column's index (a few hundred groups), then by month here:
+        # cheaper than a year/month expression on every row
+        day = func.date(col) if isinstance(model.meta().column_type(name), DateTime) else col
+        counts: dict[tuple[int, int], int] = {}
+        for d, c in session.execute(select(day, func.count()).where(*where, *bounds)
+                                    .group_by(day)).all():
+            d = d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10])
+            counts[(d.year, d.month)] = counts.get((d.year, d.month), 0) + c
         ranged = linkable.get(name) == "range"
         items = []
         for y, m in months:

@@ -1,4 +1,5 @@
-"""exceptions: the search index of 责任岗位 (异常统计 links to the list filtered by it)
+"""exceptions: indexes of 责任岗位 and 海关是否处罚 (异常统计 counts by them and links to the list
+filtered by them)
 
 Revision ID: 1c0225f82add
 Revises: 3d7d65dacd39
@@ -19,16 +20,20 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('cd_declaration_exception', schema=None) as batch_op:
         batch_op.create_index('ix_cd_declaration_exception_duty_post_search', ['duty_post'], unique=False)
+        batch_op.create_index('ix_cd_declaration_exception_penalised', ['penalised'], unique=False)
 
     with op.batch_alter_table('cd_inventory_exception', schema=None) as batch_op:
         batch_op.create_index('ix_cd_inventory_exception_duty_post_search', ['duty_post'], unique=False)
+        batch_op.create_index('ix_cd_inventory_exception_penalised', ['penalised'], unique=False)
 
 
 
 def downgrade():
     with op.batch_alter_table('cd_inventory_exception', schema=None) as batch_op:
+        batch_op.drop_index('ix_cd_inventory_exception_penalised')
         batch_op.drop_index('ix_cd_inventory_exception_duty_post_search')
 
     with op.batch_alter_table('cd_declaration_exception', schema=None) as batch_op:
+        batch_op.drop_index('ix_cd_declaration_exception_penalised')
         batch_op.drop_index('ix_cd_declaration_exception_duty_post_search')
 
