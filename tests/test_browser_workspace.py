@@ -67,8 +67,8 @@ def test_left_menu_current_function_collapse_and_filter(user):
     page.fill("#sidebar .menu-filter", "jdcp")               # 机电产品进口单证 and its functions
     found = visible_entries(page)
     assert "机电产品进口单证列表" in found and "报关数据查询" not in found, found
-    page.fill("#sidebar .menu-filter", "hzqd")               # 核注清单 (and 核注清单异常)
-    assert set(visible_entries(page)) == {"核注清单", "核注清单异常"}
+    page.fill("#sidebar .menu-filter", "hzqd")               # 核注清单 (and its exceptions)
+    assert set(visible_entries(page)) == {"核注清单", "核注清单异常", "核注清单异常统计"}
     page.fill("#sidebar .menu-filter", "ycztdj")               # 异常状态登记: the whole group
     assert set(visible_entries(page)) >= {"报关单异常", "核注清单异常"}
     page.fill("#sidebar .menu-filter", "zzzz")
