@@ -169,17 +169,23 @@
   function esc(s) { return $("<span>").text(s == null ? "" : String(s)).html(); }
   // An answer that arrives after the box was left or typed on again is stale: drop it, or
   // a slow answer for "J" would replace the list for "JPN" and Enter would take a wrong code.
-  function current(input, q) { return document.activeElement === input && $(input).val() === q; }
+  // A pick also makes every answer still on its way stale: a late answer for the same text
+  // would open the list again and the next Enter would pick instead of moving on.
+  function current(input, q, seq) {
+    return seq === input._seq && document.activeElement === input && $(input).val() === q;
+  }
+  function ask(input) { input._seq = (input._seq || 0) + 1; return input._seq; }
 
   function codelistUrl(input) { return "/engine/codelist/" + encodeURIComponent($(input).data("codelist")); }
   function codelistQuery(input) {
-    var q = $(input).val();
+    var q = $(input).val(), seq = ask(input);
     $.getJSON(codelistUrl(input), { q: q }, function (data) {
-      if (!current(input, q)) { return; }
+      if (!current(input, q, seq)) { return; }
       showMenu(input, data.results, function (it) {
         return '<span class="ta-code">' + esc(it.code) + "</span> " + esc(it.label);
       });
       input._pick = function (it) {
+        ask(input);
         $(input).val(it.code);
         input._named = it.code;
         $(input).siblings(".code-name").text(it.label);
@@ -223,14 +229,15 @@
 
   function row(input) { return $(input).closest("tr.child-row, .engine-form"); }
   function pickerQuery(input) {
-    var q = $(input).val(), params = { q: q };
+    var q = $(input).val(), params = { q: q }, seq = ask(input);
     $(".engine-form [name=year]").each(function () { params.ctx_year = $(this).val(); });
     $.getJSON($(input).data("picker"), params, function (data) {
-      if (!current(input, q)) { return; }
+      if (!current(input, q, seq)) { return; }
       showMenu(input, data.results, function (it) {
         return '<span class="ta-code">' + esc(it.value) + "</span> " + esc(it.label);
       }, data.message);
       input._pick = function (it) {
+        ask(input);
         $(input).val(it.value);
         input._typed = false;
         var fills = $(input).data("fills") || {}, $row = row(input);
