@@ -155,6 +155,18 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 # The single window exchange folder (inbox/, outbox/, rejected/, done/): app/engine/exchange.py.
 EXCHANGE_DIR = os.environ.get("EXCHANGE_DIR", os.path.join(INSTANCE_DIR, "exchange"))
 
+# Background jobs (app/engine/jobs.py): on Redis (REDIS_URL) through the queue JOB_QUEUE, else in
+# JOB_THREADS threads of the process that starts them.  A running job whose progress has not
+# moved for JOB_STALE_AFTER seconds shows as 已中断 and may be run again.
+JOB_QUEUE = os.environ.get("JOB_QUEUE", "backoffice")
+JOB_THREADS = _int_env("JOB_THREADS", 2)
+JOB_STALE_AFTER = _int_env("JOB_STALE_AFTER", 300)
+JOB_TIMEOUT = _int_env("JOB_TIMEOUT", 3600)
+# Above these a list's 导出 and 批量打印 become background jobs.
+EXPORT_INLINE_ROWS = 10_000
+PRINT_INLINE_RECORDS = 50
+IMPORT_INLINE_BYTES = 1024 * 1024  # an uploaded 导入 file larger than this: a background job
+
 SMTP_HOST = os.environ.get("SMTP_HOST")
 SMTP_PORT = _int_env("SMTP_PORT", 25)
 SMTP_FROM = os.environ.get("SMTP_FROM", "noreply@singlewindow.local")

@@ -47,7 +47,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     _drop_unused_aggregate_hook()
 
     import models  # noqa: F401 - registers every record type
-    from app.engine import checks
+    from app.engine import (
+        checks,
+        jobs,  # noqa: F401 - the job table
+    )
 
     checks.verify(reports_dir=app.config["REPORTS_DIR"])  # refuses to start on a wrong one
     from app.security import SecurityManager
@@ -63,6 +66,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         from app.engine.views import EngineUtilView
 
         appbuilder.add_view_no_menu(EngineUtilView)
+        from app.engine.job_views import JobView
+
+        appbuilder.add_view_no_menu(JobView)
         from app.engine.registration import register
 
         register(appbuilder)
@@ -253,7 +259,7 @@ def _template_helpers(app) -> None:
             return {"sections": sidebar.tree(
                 app.appbuilder.menu.get_list(),
                 lambda item: sm.has_access("menu_access", item.name),
-                lambda label: i18n.gettext(str(label)))}
+                lambda label: i18n.gettext(str(label))), "initials": sidebar.initials}
 
         return cached("engine/sidebar.html", context)
 

@@ -3,14 +3,19 @@
     flask --app app:create_app app worker          run until SIGTERM / Ctrl-C
     flask --app app:create_app app worker --once   one pass, then exit (cron, tests)
 
-Today its one task is the notification outbox (e-mail / SMS written in the business
-transaction, delivered here and retried with back-off while a sender is down).  A task is a
-name, a period and a function of the app; work that arrives through a queue (RQ on Redis, when
-``REDIS_URL`` is set) joins as one more task that takes what is queued, so the compose file's
-``worker`` service and ``deploy/run-services`` need no change for it.
+It runs two kinds of work:
 
-Several workers may run at once (on one machine or several): each pass takes the outbox rows it
-sends with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so no notice goes out twice.
+- periodic tasks: the notification outbox (e-mail / SMS written in the business transaction,
+  delivered here and retried with back-off while a sender is down).  A task is a name, a period
+  and a function of the app.
+- queued background jobs (app/engine/jobs.py: 按天 sync, large exports, batch prints …) when
+  ``REDIS_URL`` is set: an RQ worker on the queue ``JOB_QUEUE`` takes them, one at a time, in
+  this process, while the periodic tasks run in a thread beside it.  Without Redis the jobs run
+  in threads of the web process that started them, and this worker only runs the tasks.
+
+Several workers may run at once, on one machine or several (each needs the same DATABASE_URL
+and REDIS_URL): RQ hands each job to one of them, and each outbox pass takes the rows it sends
+with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so no notice goes out twice.
 """
 
 from __future__ import annotations
@@ -72,11 +77,51 @@ def run_once(app, task: Task) -> bool:
 
 
 def run(app, *, once: bool = False, stop: threading.Event | None = None) -> int:
-    """Run every task at its period until ``stop`` is set (SIGTERM and SIGINT set it)."""
+    """Run every task at its period until ``stop`` is set (SIGTERM and SIGINT set it); with
+    ``REDIS_URL``, the queued jobs too."""
     stop = stop or threading.Event()
+    if app.config.get("REDIS_URL"):
+        return _run_with_queue(app, once=once, stop=stop)
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+    return _run_tasks(app, once=once, stop=stop)
+
+
+def _run_with_queue(app, *, once: bool, stop: threading.Event) -> int:
+    """RQ's worker in this thread (on SIGTERM it finishes the job in hand, then stops), the
+    periodic tasks in a thread beside it."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+    from rq.timeouts import TimerDeathPenalty
+
+    from app.engine import jobs
+
+    class Worker(SimpleWorker):
+        # the job's time limit by a timer, not SIGALRM: works in any thread
+        death_penalty_class = TimerDeathPenalty
+
+        def _install_signal_handlers(self):
+            if threading.current_thread() is threading.main_thread():
+                super()._install_signal_handlers()
+
+    jobs.bind(app)
+    conn = Redis.from_url(app.config["REDIS_URL"])
+    queue = Queue(app.config.get("JOB_QUEUE", "backoffice"), connection=conn)
+    worker = Worker([queue], connection=conn)
+    failures = [0]
+    beside = threading.Thread(target=lambda: failures.__setitem__(
+        0, _run_tasks(app, once=once, stop=stop)), name="worker-tasks", daemon=True)
+    beside.start()
+    try:
+        worker.work(burst=once, with_scheduler=False, logging_level="WARNING")
+    finally:
+        stop.set()
+        beside.join(timeout=30)
+    return failures[0]
+
+
+def _run_tasks(app, *, once: bool, stop: threading.Event) -> int:
     plan = tasks(app)
     log.info("worker started: %s", ", ".join(t.name for t in plan))
     due = {t.name: 0.0 for t in plan}

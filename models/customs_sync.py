@@ -67,6 +67,7 @@ from app.engine import (
     Transition,
     Workflow,
     field,
+    jobs,
     policy,
     workflow_state,
 )
@@ -194,12 +195,42 @@ class CdDecSync(Record):
         clean = staticmethod(lambda r, session: _range_errors(r))
         workflow = Workflow(
             states=[State("new", _l("待同步"), initial=True),
+                    State("syncing", _l("同步中"), style="info"),
                     State("done", _l("已同步"), style="success")],
             transitions=[Transition("run", _l("确定"), ["new"], "done", roles=(ENTERPRISE,),
                                     saves_form=True, check_required=True,
-                                    effects=[lambda r, ctx: run_sync(ctx.session, r, ctx.actor)],
-                                    success=_l("同步完成"))],
+                                    effects=[lambda r, ctx: _run_or_queue(r, ctx)],
+                                    success=lambda r: _run_message(r))],
         )
+
+
+def _run_or_queue(r, ctx) -> None:
+    """按票 syncs at once; 按天 (the whole inbox, any number of files) is a background job whose
+    progress the run's page shows."""
+    if r.mode != "day":
+        run_sync(ctx.session, r, ctx.actor)
+        return
+    with system():
+        r.status = "syncing"
+    ctx.session.flush()
+    jobs.start_after_commit(ctx.session, "cd_sync_day", ctx.actor, origin=jobs.record_origin(r),
+                            run_id=r.id)
+
+
+def _run_message(r) -> str:
+    return _("同步已在后台开始，本页显示进度") if r.status == "syncing" else _("同步完成")
+
+
+@jobs.task("cd_sync_day", _l("报关单同步（按天）"))
+def sync_by_day(ctx, run_id: int) -> str:
+    run_rec = policy.get_scoped(ctx.session, CdDecSync, run_id, ctx.actor)
+    if run_rec.status != "syncing":
+        raise jobs.JobFailed(_("该同步记录已完成，不能再次运行"))
+    run = run_sync(ctx.session, run_rec, ctx.actor, progress=ctx.progress)
+    with system():
+        run_rec.status = "done"
+    return _("文件 %(files)s，新增 %(created)s，更新 %(updated)s，未变化 %(unchanged)s，"
+             "冲突 %(conflicts)s，回执 %(receipts)s，拒收 %(rejected)s", **run.counts)
 
 
 def _range_errors(r) -> dict:
@@ -219,13 +250,16 @@ class Run:
         self.lines.append(f"{name}: {text}")
 
 
-def run_sync(session, run_rec: CdDecSync, actor, src=None) -> Run:
+def run_sync(session, run_rec: CdDecSync, actor, src=None, progress=None) -> Run:
     src = src or exchange_source(current_app)
     org = session.get(Organisation, run_rec.company_id)
     run = Run()
     _send_outbox(session, org, src, run)
-    for item in src.incoming():
+    items = src.incoming()
+    for n, item in enumerate(items, 1):
         _one_file(session, run_rec, org, actor, src, item, run)
+        if progress is not None:
+            progress(n, len(items), item.name)
     with system():
         for k, v in run.counts.items():
             setattr(run_rec, k, v)

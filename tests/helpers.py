@@ -78,3 +78,23 @@ def one(db, stmt):
 
 __all__ = ["GOODS", "HEAD", "add_goods", "created_id", "flashes", "get", "new_draft", "one",
            "select"]
+
+
+def wait_job(b, html: str, timeout: float = 60) -> dict:
+    """Follow the job whose progress ``html`` shows (its data-status-url) until it ends, as the
+    page's progress bar does; answers its last status."""
+    import json
+    import re
+    import time
+
+    url = re.search(r'data-status-url="([^"]+)"', html)
+    assert url, "the page shows no job's progress"
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = b.get(url.group(1))
+        assert resp.status_code == 200, resp.status_code
+        status = json.loads(resp.get_data(as_text=True))
+        if status["finished"]:
+            return status
+        assert time.monotonic() < deadline, f"job still {status['status']} after {timeout}s"
+        time.sleep(0.2)

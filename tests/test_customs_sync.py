@@ -18,7 +18,7 @@ from models.base import Organisation
 from models.customs_declaration import CdDeclaration
 from models.customs_sync import CdReceipt
 
-from .helpers import created_id
+from .helpers import created_id, wait_job
 
 DRAFT, UNDER_REVIEW, RETURNED, PASSED, RELEASED, BILL_ACCEPTED, OTHER_DRAFT = range(1, 8)
 API = "/api/v1/cd_declaration"
@@ -30,6 +30,17 @@ def _sync(b, **data):
     form.update(data)
     pk = created_id(b.post("/cd_dec_sync/new/do/run", data=form))
     _s, html = b.text(f"/cd_dec_sync/{pk}")
+    return pk, html
+
+
+def _sync_day(b, **data):
+    """按天: a background job; the run's page shows its progress until it ends."""
+    pk, html = _sync(b, mode="day", **data)
+    assert "job-progress" in html  # 同步中, or 已同步 when the job was quicker than the page
+    status = wait_job(b, html)
+    assert status["status"] == "done", status
+    _s, html = b.text(f"/cd_dec_sync/{pk}")
+    assert "已同步" in html
     return pk, html
 
 
@@ -128,12 +139,11 @@ def test_by_day_selects_the_sign_date_and_the_consignor(api, browser, db, exchan
     xml = re.sub(rb"<SignDate>\d+</SignDate>", b"<SignDate>2026120310000000</SignDate>", xml)
     (exchange / "inbox" / "a.xml").write_bytes(xml)
     b = browser("enterprise1")
-    _pk, html = _sync(b, mode="day", op_from="2026-12-04", op_to="2026-12-05")
+    _pk, html = _sync_day(b, op_from="2026-12-04", op_to="2026-12-05")
     assert (exchange / "inbox" / "a.xml").exists()
-    _pk, html = _sync(b, mode="day", op_from="2026-12-01", op_to="2026-12-03",
-                      trade_code="0000000000")
+    _pk, html = _sync_day(b, op_from="2026-12-01", op_to="2026-12-03", trade_code="0000000000")
     assert (exchange / "inbox" / "a.xml").exists()
-    _pk, html = _sync(b, mode="day", op_from="2026-12-01", op_to="2026-12-03")
+    _pk, html = _sync_day(b, op_from="2026-12-01", op_to="2026-12-03")
     assert "新增报关单" in html and not (exchange / "inbox" / "a.xml").exists()
     # 按天 needs its dates, in order
     resp = b.post("/cd_dec_sync/new/do/run", data={"mode": "day", "ent_category": "D",

@@ -71,9 +71,10 @@ def _header(ws, labels):
 
 
 def export_file(session, model, query, columns: list[str], max_rows: int,
-                children: bool = True) -> str:
+                children: bool = True, progress=None) -> str:
     """Write the query's records to a temporary .xlsx file and return its path (the caller
-    sends and removes it).  At most ``max_rows`` records."""
+    sends and removes it).  At most ``max_rows`` records; ``progress(done)`` after each
+    chunk."""
     wb = Workbook(write_only=True)
     used: set[str] = set()
     head = wb.create_sheet(_sheet_title(model.meta().label, used))
@@ -104,6 +105,8 @@ def export_file(session, model, query, columns: list[str], max_rows: int,
             for line in session.scalars(stmt):
                 ws.append([keys[getattr(line, fk)]] + [present.cell(session, line, c)
                                                       for c in cols])
+        if progress is not None:
+            progress(n)
     fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="export-")
     os.close(fd)
     wb.save(path)
@@ -211,7 +214,8 @@ class ImportReport:
         self.rows.append(ImportProblem(row, [str(e) for e in errors], str(sheet)))
 
 
-def import_file(session, model, filename: str, data: bytes, actor) -> ImportReport:
+def import_file(session, model, filename: str, data: bytes, actor,
+                progress=None) -> ImportReport:
     """导入 of one uploaded file: the Excel template, or a file a feature of the record type
     reads (the declaration's XML message).  Nothing is committed here; with errors the caller
     rolls back."""
@@ -219,7 +223,7 @@ def import_file(session, model, filename: str, data: bytes, actor) -> ImportRepo
         reads = getattr(feature, "reads_file", None)
         if reads is not None and reads(filename, data):
             return feature.import_data(session, model, data, actor)
-    return import_xlsx(session, model, data, actor)
+    return import_xlsx(session, model, data, actor, progress)
 
 
 def _read_sheet(ws) -> tuple[list[str], list[tuple[int, tuple]]]:
@@ -234,7 +238,7 @@ def _read_sheet(ws) -> tuple[list[str], list[tuple[int, tuple]]]:
     return names, body
 
 
-def import_xlsx(session, model, data: bytes, actor) -> ImportReport:
+def import_xlsx(session, model, data: bytes, actor, progress=None) -> ImportReport:
     report = ImportReport()
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -280,7 +284,9 @@ def import_xlsx(session, model, data: bytes, actor) -> ImportReport:
                     report.add(excel_row, [_("序号 %(key)s 在第一个工作表中不存在",
                                              key=key or "")], title)
     head_title = sheets[0].title
-    for excel_row, key, payload in heads:
+    for n, (excel_row, key, payload) in enumerate(heads, 1):
+        if progress is not None:
+            progress(n - 1, len(heads))
         where = {}
         for tname, _cmodel in tables:
             items = lines.get(tname, {}).get(key, []) if key is not None else []

@@ -316,7 +316,7 @@ def _perform(session, record, t: Transition, ctx: Context, *, is_new: bool = Fal
                            ctx.opinion or _inputs_text(t, ctx), role=_signing_role(actor, t))
         if flush:
             session.flush()
-    message = str(t.success_message)
+    message = str(t.success(record) if callable(t.success) else t.success_message)
     if ctx.messages:
         message = _("，").join([message, *ctx.messages])
     return Outcome(record, t, from_state, to_state, message, new_record=ctx.new_record)

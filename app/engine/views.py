@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import urllib.parse
 
 from flask import (
@@ -25,7 +26,7 @@ from flask import (
     url_for,
 )
 from flask_appbuilder import BaseView, expose
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import (
     attachments,
@@ -35,6 +36,7 @@ from . import (
     exporting,
     forms,
     history,
+    jobs,
     listing,
     policy,
     present,
@@ -44,6 +46,7 @@ from . import (
 )
 from . import transitions as wf_mod
 from .i18n import gettext as _
+from .i18n import lazy_gettext as _l
 from .record import REGISTRY
 
 
@@ -213,8 +216,11 @@ class RecordView(BaseView):
                 record.id is not None and self._has_flow(record))
         pending = change_requests.pending(session, record)
         change_rows = change_requests.rows(session, record, pending) if pending else []
+        record_jobs = [jobs.snapshot(current_app, j) for j in jobs.latest_for(
+            session, actor, jobs.record_origin(record), limit=1)] if record.id else []
         return self._render(
             "engine/form.html", record=record, form=form, buttons=buttons, actor=actor,
+            record_jobs=record_jobs,
             files=files, slots=slots, related=related, submitted=submitted,
             pending_change=pending, change_rows=change_rows, open_dialog=open_dialog,
             dialog_errors=dialog_errors or {}, dialog_values=dialog_values or {},
@@ -462,6 +468,14 @@ class RecordView(BaseView):
         if not ids:
             flash(_("请先勾选记录"), "warning")
             return redirect(url_for(f"{self.endpoint}.list"))
+        inline = current_app.config.get("PRINT_INLINE_RECORDS", 50)
+        if len(ids) > inline:  # a long PDF: a background job
+            service.load_many(db_session(), self.model, ids, actor)  # refused here, not later
+            job = jobs.start(db_session(), "batch_print", actor,
+                             label=_("%(title)s 批量打印", title=self.meta.print.title),
+                             resource=self.meta.resource, ids=ids)
+            flash(_("打印超过 %(n)s 份，已转为后台任务，完成后在本页下载", n=inline), "info")
+            return redirect(url_for("JobView.show", job_id=job.id))
         records = service.load_many(db_session(), self.model, ids, actor)
         return self._pdf_response(records, f"{self.meta.print.title}.pdf")
 
@@ -505,20 +519,19 @@ class RecordView(BaseView):
     @expose("/export")
     @engine_route
     def export(self, actor):
-        name = request.args.get("_screen")
-        screen = next((s for s in self.meta.screens if s.name == name), None)
-        searches = self._searches(screen)
-        filters = {k: v for k, v in request.args.items() if not k.startswith("_")}
-        columns = screen.columns if screen else self.meta.list_columns
-        q, _errors = listing.select_all(self.model, actor, searches, filters,
-                                        where=screen.where if screen else None,
-                                        session=db_session(),
-                                        rules=screen.scope if screen else None,
-                                        columns=columns)
-        if request.args.get("_ids"):  # 列表导出 of the checked rows (within the same scope)
-            ids = [policy.parse_id(i) for i in request.args["_ids"].split(",") if i.strip()]
-            q = q.where(self.model.id.in_([i for i in ids if i is not None]))
-        path = exporting.export_file(db_session(), self.model, q, columns,
+        params = dict(request.args)
+        session = db_session()
+        q, columns = export_query(session, self.model, actor, params)
+        inline = current_app.config.get("EXPORT_INLINE_ROWS", 10000)
+        count = session.scalar(select(func.count()).select_from(
+            q.order_by(None).limit(inline + 1).subquery()))
+        if count > inline:  # more than a request should carry: a background job
+            job = jobs.start(session, "list_export", actor,
+                             label=_("%(label)s 导出", label=self.meta.label),
+                             resource=self.meta.resource, params=params)
+            flash(_("导出超过 %(n)s 条，已转为后台任务，完成后在本页下载", n=inline), "info")
+            return redirect(url_for("JobView.show", job_id=job.id))
+        path = exporting.export_file(session, self.model, q, columns,
                                      current_app.config.get("EXPORT_MAX_ROWS", 100000))
         filename = urllib.parse.quote(f"{self.meta.label}.xlsx")
         return exporting.file_response(path, filename)
@@ -544,8 +557,16 @@ class RecordView(BaseView):
             if f is None or not f.filename:
                 flash(_("请选择要导入的文件"), "warning")
             else:
-                report = exporting.import_file(session, self.model, f.filename, f.read(),
-                                               actor)
+                data = f.read()
+                inline = current_app.config.get("IMPORT_INLINE_BYTES", 1024 * 1024)
+                if len(data) > inline:  # a large file: a background job
+                    job = jobs.start(session, "list_import", actor,
+                                     label=_("%(label)s 导入：%(file)s", label=self.meta.label,
+                                             file=f.filename),
+                                     input_=(f.filename, data), resource=self.meta.resource)
+                    flash(_("文件较大，已转为后台任务，进度和结果见本页"), "info")
+                    return redirect(url_for("JobView.show", job_id=job.id))
+                report = exporting.import_file(session, self.model, f.filename, data, actor)
                 if report.ok:
                     session.commit()
                     flash(_("导入成功：%(n)s 条", n=report.created), "success")
@@ -589,6 +610,81 @@ class RecordView(BaseView):
                 "fills": {k: present.input_value(getattr(r, v)) for k, v in p.fills.items()},
             })
         return jsonify({"results": out})
+
+
+def export_query(session, model, actor, params: dict):
+    """The records and columns of a list's 导出 with the list's own search ``params`` (its
+    screen, filters, checked rows), within the actor's scope: the same for the request and
+    for the background job."""
+    meta = model.meta()
+    screen = next((s for s in meta.screens if s.name == params.get("_screen")), None)
+    if params.get("_screen") and screen is None or not policy.can_open_screen(actor, model,
+                                                                              screen):
+        raise policy.NotFound(_("记录不存在或无权访问"))
+    searches = screen.search if screen is not None else meta.search
+    filters = {k: v for k, v in params.items() if not k.startswith("_")}
+    columns = screen.columns if screen else meta.list_columns
+    q, _errors = listing.select_all(model, actor, searches, filters,
+                                    where=screen.where if screen else None, session=session,
+                                    rules=screen.scope if screen else None, columns=columns)
+    if params.get("_ids"):  # 列表导出 of the checked rows (within the same scope)
+        ids = [policy.parse_id(i) for i in params["_ids"].split(",") if i.strip()]
+        q = q.where(model.id.in_([i for i in ids if i is not None]))
+    return q, columns
+
+
+@jobs.task("list_export", _l("列表导出"))
+def export_job(ctx, resource: str, params: dict) -> str:
+    model = REGISTRY.get(resource)
+    if model is None or not policy.can_access_type(ctx.actor, model):
+        raise jobs.JobFailed(_("您无权访问此页面"))
+    q, columns = export_query(ctx.session, model, ctx.actor, params)
+    total = ctx.session.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
+    limit = current_app.config.get("EXPORT_MAX_ROWS", 100000)
+    total = min(total, limit)
+    path = exporting.export_file(ctx.session, model, q, columns, limit,
+                                 progress=lambda n: ctx.progress(n, total))
+    try:
+        with open(path, "rb") as f:
+            ctx.result(f.read(), f"{model.meta().label}.xlsx", exporting.XLSX_MIME)
+    finally:
+        os.remove(path)
+    return _("导出 %(n)s 条", n=total)
+
+
+@jobs.task("batch_print", _l("批量打印"))
+def print_job(ctx, resource: str, ids: list) -> str:
+    model = REGISTRY.get(resource)
+    if model is None or model.meta().print is None or not policy.can_access_type(ctx.actor,
+                                                                                   model):
+        raise jobs.JobFailed(_("您无权访问此页面"))
+    records = service.load_many(ctx.session, model, ids, ctx.actor)
+    meta = model.meta()
+    pdfs = []
+    for start in range(0, len(records), 25):  # one document, made 25 records at a time
+        pdfs.append(printing.render(meta.print.template, records[start:start + 25],
+                                    title=meta.print.title, model=model, present=present,
+                                    session=ctx.session))
+        ctx.progress(min(start + 25, len(records)), len(records))
+    ctx.result(printing.merge(pdfs), f"{meta.print.title}.pdf", "application/pdf")
+    return _("打印 %(n)s 份", n=len(records))
+
+
+@jobs.task("list_import", _l("导入"))
+def import_job(ctx, resource: str) -> str:
+    model = REGISTRY.get(resource)
+    if model is None or not model.meta().importable or not policy.can_create(ctx.actor, model):
+        raise jobs.JobFailed(_("您无权访问此页面"))
+    filename, data = ctx.input
+    report = exporting.import_file(ctx.session, model, filename, data, ctx.actor,
+                                   progress=ctx.progress)
+    if not report.ok:
+        lines = [_("第 %(row)s 行%(sheet)s：%(errors)s", row=p.row,
+                   sheet=f"（{p.sheet}）" if p.sheet else "", errors="；".join(p.errors))
+                 for p in report.rows[:200]]
+        raise jobs.JobFailed("\n".join([_("导入失败，没有导入任何数据，请按行修改后重新导入"),
+                                        *lines]))
+    return _("导入成功：%(n)s 条", n=report.created)
 
 
 def _count_lookup(session, actor):

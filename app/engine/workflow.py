@@ -85,7 +85,7 @@ class Transition:
     opinion_label: Any = None
     inputs: list[Input] = field(default_factory=list)
     confirm: Any = None
-    success: Any = None
+    success: Any = None  # the message after it, or callable(record) -> message
     # The button that sends the transition's dialog (default 确定).
     submit_label: Any = None
     # Availability that depends on more than state and role: callable(record, actor) -> reason
