@@ -47,6 +47,8 @@ def _after_commit(session, fn) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_moves(session):
+    if session.in_nested_transaction():  # a savepoint's RELEASE fires after_commit too
+        return
     for fn in session.info.pop("exchange_after_commit", []):
         fn()
 

@@ -251,6 +251,8 @@ def start_after_commit(session, name: str, actor, *, origin: str | None = None,
 
 @event.listens_for(Session, "after_commit")
 def _queue_committed(session):
+    if session.in_nested_transaction():  # a savepoint's RELEASE fires after_commit too
+        return
     for app, job_id in session.info.pop("jobs_after_commit", []):
         _queue(app, job_id)
 
