@@ -40,6 +40,7 @@ from app.engine import (
     workflow_state,
 )
 from app.engine import transitions as wf_mod
+from app.engine.features import Message
 from app.engine.guard import system
 from app.engine.i18n import gettext as _
 from app.engine.i18n import lazy_gettext as _l
@@ -53,6 +54,7 @@ from models.customs_declaration import (
     customs_code,
     manual_no_format,
 )
+from models.customs_inventory_message import InvtMessageCodec
 
 ZERO = decimal.Decimal(0)
 
@@ -247,6 +249,9 @@ class CdInventory(Record):
         related = [Related("cd_declaration", "inventory_id", _l("生成的报关单"),
                            ["seq_no", "kind", "pre_entry_no", "status"])]
         print = Print("_generic.html", _l("核注清单"))
+        # the InvtMessage: GET …/<id>/message, 导入 of an .xml file, 核注清单数据同步
+        features = [Message(InvtMessageCodec())]
+        importable = True
 
 
 class CdInventoryGoods(ChildRecord):

@@ -146,6 +146,36 @@ class CdReceipt(Model):
                                        name="uq_cd_receipt_once"),)
 
 
+def run_or_queue(r, ctx) -> None:
+    """按票 syncs at once; 按天 (the whole inbox, any number of files) is a background job whose
+    progress the run's page shows."""
+    if r.mode != "day":
+        run_sync(ctx.session, r, ctx.actor)
+        return
+    with system():
+        r.status = "syncing"
+    ctx.session.flush()
+    jobs.start_after_commit(ctx.session, "sync_by_day", ctx.actor, origin=jobs.record_origin(r),
+                            label=_("%(label)s（按天）", label=r.meta().label),
+                            resource=r.meta().resource, run_id=r.id)
+
+
+def run_message(r) -> str:
+    return _("同步已在后台开始，本页显示进度") if r.status == "syncing" else _("同步完成")
+
+
+def sync_workflow() -> Workflow:
+    """待同步 → (确定) → 已同步, through 同步中 while a 按天 job runs."""
+    return Workflow(
+        states=[State("new", _l("待同步"), initial=True),
+                State("syncing", _l("同步中"), style="info"),
+                State("done", _l("已同步"), style="success")],
+        transitions=[Transition("run", _l("确定"), ["new"], "done", roles=(ENTERPRISE,),
+                                saves_form=True, check_required=True,
+                                effects=[run_or_queue], success=run_message)],
+    )
+
+
 def _required_for(mode):
     return lambda r: r.mode == mode
 
@@ -193,37 +223,14 @@ class CdDecSync(Record):
                         "created_at"]
         order_by = "-id"
         clean = staticmethod(lambda r, session: _range_errors(r))
-        workflow = Workflow(
-            states=[State("new", _l("待同步"), initial=True),
-                    State("syncing", _l("同步中"), style="info"),
-                    State("done", _l("已同步"), style="success")],
-            transitions=[Transition("run", _l("确定"), ["new"], "done", roles=(ENTERPRISE,),
-                                    saves_form=True, check_required=True,
-                                    effects=[lambda r, ctx: _run_or_queue(r, ctx)],
-                                    success=lambda r: _run_message(r))],
-        )
+        workflow = sync_workflow()
 
 
-def _run_or_queue(r, ctx) -> None:
-    """按票 syncs at once; 按天 (the whole inbox, any number of files) is a background job whose
-    progress the run's page shows."""
-    if r.mode != "day":
-        run_sync(ctx.session, r, ctx.actor)
-        return
-    with system():
-        r.status = "syncing"
-    ctx.session.flush()
-    jobs.start_after_commit(ctx.session, "cd_sync_day", ctx.actor, origin=jobs.record_origin(r),
-                            run_id=r.id)
+@jobs.task("sync_by_day", _l("数据同步（按天）"))
+def sync_by_day(ctx, resource: str, run_id: int) -> str:
+    from app.engine.record import REGISTRY
 
-
-def _run_message(r) -> str:
-    return _("同步已在后台开始，本页显示进度") if r.status == "syncing" else _("同步完成")
-
-
-@jobs.task("cd_sync_day", _l("报关单同步（按天）"))
-def sync_by_day(ctx, run_id: int) -> str:
-    run_rec = policy.get_scoped(ctx.session, CdDecSync, run_id, ctx.actor)
+    run_rec = policy.get_scoped(ctx.session, REGISTRY[resource], run_id, ctx.actor)
     if run_rec.status != "syncing":
         raise jobs.JobFailed(_("该同步记录已完成，不能再次运行"))
     run = run_sync(ctx.session, run_rec, ctx.actor, progress=ctx.progress)
@@ -250,11 +257,24 @@ class Run:
         self.lines.append(f"{name}: {text}")
 
 
-def run_sync(session, run_rec: CdDecSync, actor, src=None, progress=None) -> Run:
+# The messages each kind of sync run reads: {run resource: {root tag: handler}}, and the one
+# that answers a file no sync reads ("not a DecMessage" …).  handler(session, run_rec, org,
+# actor, data, root, name, run) -> the report's line.
+HANDLERS: dict[str, dict[str, object]] = {}
+FALLBACK: dict[str, object] = {}
+
+
+def reads(resource: str, handlers: dict, fallback) -> None:
+    HANDLERS[resource] = handlers
+    FALLBACK[resource] = fallback
+
+
+def run_sync(session, run_rec, actor, src=None, progress=None) -> Run:
     src = src or exchange_source(current_app)
     org = session.get(Organisation, run_rec.company_id)
     run = Run()
-    _send_outbox(session, org, src, run)
+    if isinstance(run_rec, CdDecSync):  # what 申报 queued goes out with a declaration sync
+        _send_outbox(session, org, src, run)
     items = src.incoming()
     for n, item in enumerate(items, 1):
         _one_file(session, run_rec, org, actor, src, item, run)
@@ -296,10 +316,13 @@ def _one_file(session, run_rec, org, actor, src, item, run: Run) -> None:
     sp = session.begin_nested()
     try:
         root = secure_root(data)
-        if root.tag == f"{{{NS}}}DecReceipt":
-            outcome = _receipt(session, org, actor, root, item.name, run)
-        else:
-            outcome = _message(session, run_rec, org, actor, data, root, run)
+        resource = run_rec.meta().resource
+        handler = HANDLERS[resource].get(root.tag)
+        if handler is None:
+            if any(root.tag in h for h in HANDLERS.values()):
+                raise _Skip  # another sync's message: left for it
+            handler = FALLBACK[resource]
+        outcome = handler(session, run_rec, org, actor, data, root, item.name, run)
         sp.commit()
     except _Skip:
         sp.rollback()
@@ -339,7 +362,7 @@ def _company(session, org, scc) -> None:
     raise MessageError(_("报文的企业（统一社会信用代码 %(scc)s）未在本平台注册", scc=scc or "-"))
 
 
-def _message(session, run_rec, org, actor, data: bytes, root, run: Run) -> str:
+def _message(session, run_rec, org, actor, data: bytes, root, _name, run: Run) -> str:
     root = parse(data)  # the schema of the DecMessage
     payload, numbers, scc = from_xml(root)
     _company(session, org, scc)
@@ -347,36 +370,54 @@ def _message(session, run_rec, org, actor, data: bytes, root, run: Run) -> str:
     trade_code = head.findtext(f"{{{NS}}}TradeCode")
     if not _selected(run_rec, numbers, payload, trade_code, _sign_day(root)):
         raise _Skip
-    sha = _content_sha(root)
-    seq_no = numbers.get("seq_no")
-    dec = session.scalar(select(CdDeclaration).where(CdDeclaration.seq_no == seq_no)) \
+    return upsert(session, CdDeclaration, CdSyncState, org, actor, numbers.get("seq_no"),
+                  payload, numbers, _content_sha(root), run)
+
+
+def upsert(session, model, state_model, org, actor, seq_no, payload: dict, numbers: dict,
+           sha: str, run: Run, after=None) -> str:
+    """The record of the message ``seq_no``: created, unchanged (same content hash), updated by
+    a 暂存 as the enterprise, or a conflict when it was edited here since the last sync.
+    ``after(record)`` then writes what the message says as the system (a status); a record no
+    longer open to 暂存 then keeps its content."""
+    what = model.meta().label
+    rec = session.scalar(select(model).where(model.seq_no == seq_no).with_for_update()) \
         if seq_no else None
-    if dec is not None and dec.company_id != org.id:
-        raise MessageError(_("统一编号 %(no)s 是其他企业的报关单，不能同步", no=seq_no))
-    if dec is None:
+    if rec is not None and rec.company_id != org.id:
+        raise MessageError(_("统一编号 %(no)s 是其他企业的%(what)s，不能同步", no=seq_no,
+                             what=what))
+    key = next(iter(state_model.__table__.primary_key.columns)).name
+    if rec is None:
         report = ImportReport()
-        dec = create(session, CdDeclaration, actor, payload, report, (_("报文"), 0),
-                     None, numbers)
-        if dec is None:
+        rec = create(session, model, actor, payload, report, (_("报文"), 0), None, numbers)
+        if rec is None:
             raise MessageError("；".join(e for p in report.rows for e in p.errors)[:500])
+        if after is not None:
+            after(rec)
         session.flush()
-        session.add(CdSyncState(declaration_id=dec.id, body_sha=sha, version=dec.version))
+        session.add(state_model(**{key: rec.id}, body_sha=sha, version=rec.version))
         run.counts["created"] += 1
-        return _("新增报关单 %(no)s", no=seq_no)
-    state = session.get(CdSyncState, dec.id)
+        return _("新增%(what)s %(no)s", what=what, no=seq_no)
+    state = session.get(state_model, rec.id)
     if state is not None and state.body_sha == sha:
         run.counts["unchanged"] += 1
-        return _("报关单 %(no)s 未变化", no=seq_no)
-    if state is None or dec.version != state.version:
+        return _("%(what)s %(no)s 未变化", what=what, no=seq_no)
+    if state is None or rec.version != state.version:
         run.counts["conflicts"] += 1
-        return _("冲突：报关单 %(no)s 在本平台修改过，未覆盖（请核对后手工处理）", no=seq_no)
-    try:
-        wf_mod.fire(session, dec, "save", actor, data=payload)
-    except (ValidationErrors, policy.Refused) as e:
-        raise MessageError(_("报文不能同步：%(reason)s", reason=str(e)[:500])) from None
-    state.body_sha, state.version, state.synced_at = sha, dec.version, now()
+        return _("冲突：%(what)s %(no)s 在本平台修改过，未覆盖（请核对后手工处理）", what=what,
+                 no=seq_no)
+    # the content by a 暂存 — with ``after`` (which moves the status) only while it is open
+    if after is None or policy.may_fire(actor, rec, model.meta().workflow.get("save")):
+        try:
+            wf_mod.fire(session, rec, "save", actor, data=payload)
+        except (ValidationErrors, policy.Refused) as e:
+            raise MessageError(_("报文不能同步：%(reason)s", reason=str(e)[:500])) from None
+    if after is not None:
+        after(rec)
+    session.flush()
+    state.body_sha, state.version, state.synced_at = sha, rec.version, now()
     run.counts["updated"] += 1
-    return _("更新报关单 %(no)s", no=seq_no)
+    return _("更新%(what)s %(no)s", what=what, no=seq_no)
 
 
 def _content_sha(root) -> str:
@@ -387,7 +428,7 @@ def _content_sha(root) -> str:
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
-def _receipt(session, org, actor, root, name: str, run: Run) -> str:
+def _receipt(session, _run_rec, org, actor, _data, root, name: str, run: Run) -> str:
     def text(tag):
         v = root.findtext(f"{{{NS}}}{tag}")
         return v.strip() if v and v.strip() else None
@@ -438,6 +479,10 @@ def _receipt(session, org, actor, root, name: str, run: Run) -> str:
     return _("；").join([_("回执：报关单 %(no)s %(old)s → %(new)s", no=seq_no,
                           old=wf.state_label(before), new=wf.state_label(dec.status)),
                         *problems])
+
+
+reads("cd_dec_sync", {f"{{{NS}}}DecMessage": _message, f"{{{NS}}}DecReceipt": _receipt},
+      _message)
 
 
 def _moves(current: str, target: str) -> bool:

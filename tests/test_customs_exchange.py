@@ -18,7 +18,7 @@ from models.customs_declaration import CdDeclaration, CdGoods, CdHsCode
 from models.customs_inventory import CdInventory
 from models.customs_message import SCHEMA_PATH
 
-from .helpers import get
+from .helpers import get, wait_job
 
 DRAFT, UNDER_REVIEW, RETURNED, PASSED, RELEASED, BILL_ACCEPTED, OTHER_DRAFT = range(1, 8)
 INV_APPROVED, INV_DRAFT = 1, 2
@@ -91,8 +91,14 @@ def test_the_message_is_the_decmessage_of_the_declaration(api):
 
 
 def _import(b, data: bytes, filename: str):
+    """The import page's answer — or, for a file over IMPORT_INLINE_BYTES, its job's page once
+    the job has ended."""
     resp = b.post("/cd_declaration/import", data={"file": (io.BytesIO(data), filename)},
                   content_type="multipart/form-data")
+    if resp.status_code == 302 and "/jobs/" in resp.headers["Location"]:
+        _s, page = b.text(resp.headers["Location"])
+        wait_job(b, page)
+        return b.text(resp.headers["Location"])[1]
     assert resp.status_code == 200
     return resp.get_data(as_text=True)
 
