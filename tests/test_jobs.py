@@ -159,3 +159,28 @@ def test_my_jobs_is_in_every_users_menu(browser):
         assert 'id="menu-jobs"' in html and "我的任务" in html, user
     s, html = browser("enterprise1").text("/jobs/")
     assert s == 200 and ("还没有后台任务" in html or "jobs-table" in html)
+
+
+def test_a_job_left_queued_by_a_process_that_is_gone_runs_again(app, browser, db):
+    """In-process, a job still queued long after it was submitted was held by a process that
+    stopped (a restart): it shows 已中断 and 重新运行 runs it."""
+    import datetime as dt
+
+    from app.engine.jobs import Job
+    from models.base import AppUser
+
+    user = db.scalar(select(AppUser).where(AppUser.username == "enterprise1"))
+    long_ago = dt.datetime.now() - dt.timedelta(hours=1)
+    job = Job(name="list_export", label="机电产品进口单证申请 导出", user_id=user.id,
+              lang="zh_CN", args=json.dumps({"resource": "me_licence_application",
+                                             "params": {}}),
+              status="queued", created_at=long_ago, queued_at=long_ago)
+    db.add(job)
+    db.commit()
+    b = browser("enterprise1")
+    assert json.loads(b.get(f"/jobs/{job.id}/status").data)["status"] == "stale"
+    s, html = b.text(f"/jobs/{job.id}")
+    assert "已中断" in html and "重新运行" in html
+    assert b.post(f"/jobs/{job.id}/rerun", data={"csrf_token": b.csrf()}).status_code == 302
+    status = wait_job(b, b.text(f"/jobs/{job.id}")[1])
+    assert status["status"] == "done" and status["result"], status

@@ -98,6 +98,7 @@ class Job(Model):
     result_name = mapped_column(String(200))
     result_mime = mapped_column(String(100))
     created_at = mapped_column(DateTime, nullable=False, default=lambda: _now())
+    queued_at = mapped_column(DateTime, nullable=False, default=lambda: _now())  # or re-queued
     started_at = mapped_column(DateTime)
     finished_at = mapped_column(DateTime)
 
@@ -277,7 +278,7 @@ def rerun(session, job_id: int, actor) -> bool:
         return False
     moved = session.execute(update(Job).where(Job.id == job_id, Job.status == job.status)
                             .values(status=QUEUED, error=None, message=None, token=None,
-                                    done=0, finished_at=None)).rowcount
+                                    done=0, finished_at=None, queued_at=_now())).rowcount
     session.commit()
     if moved:
         progress_store(app).drop(job_id)
@@ -395,13 +396,17 @@ def _run(session, job, spec, actor, token, store) -> str:
 
 # --- reading ---------------------------------------------------------------------------------
 def view_status(app, job: Job) -> str:
-    """The status to show: ``stale`` for a running job whose progress stopped beating."""
+    """The status to show: ``stale`` for a running job whose progress stopped beating — and,
+    in-process, for a job queued so long ago that the process holding it must be gone (a queued
+    job on Redis waits there for a worker, however long)."""
+    stale_after = float(app.config.get("JOB_STALE_AFTER", 300))
+    if job.status == QUEUED and not app.config.get("REDIS_URL"):
+        return "stale" if time.time() - job.queued_at.timestamp() > stale_after else QUEUED
     if job.status != RUNNING:
         return job.status
     live = progress_store(app).get(job.id)
     beat = live["at"] if live else (job.started_at or job.created_at).timestamp()
-    return "stale" if time.time() - beat > float(app.config.get("JOB_STALE_AFTER", 300)) \
-        else RUNNING
+    return "stale" if time.time() - beat > stale_after else RUNNING
 
 
 def snapshot(app, job: Job) -> dict:

@@ -39,6 +39,7 @@ def upgrade():
     sa.Column('result_name', sa.String(length=200), nullable=True),
     sa.Column('result_mime', sa.String(length=100), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('queued_at', sa.DateTime(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['ab_user.id'], ondelete='CASCADE'),
