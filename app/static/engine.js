@@ -437,6 +437,22 @@
     if (dlg) { $("#" + dlg).modal("show"); }
   });
 
+  // ---- lists fetched in place (htmx, engine/list.html) ---------------------------------------
+  // An answer that is not a list (an error page, the sign-in page after a session ended) is
+  // shown as a page of its own, as a plain link would have shown it; so is a failed request.
+  function asPage(e) {
+    var info = e.detail.pathInfo || {}, cfg = e.detail.requestConfig || {};
+    window.location.href = info.finalRequestPath || info.requestPath || cfg.path || location.href;
+  }
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var xhr = e.detail.xhr;
+    if (xhr.status >= 400 || xhr.responseText.indexOf("engine-list") < 0) {
+      e.detail.shouldSwap = false;
+      asPage(e);
+    }
+  });
+  document.addEventListener("htmx:sendError", asPage);
+
   // ---- the left 功能栏 (engine/sidebar.html) ------------------------------------------------
   // The current function is marked and its group open; a group opens and closes on a click;
   // 展开/收起 is remembered in a cookie (the server renders the next page the same way); the

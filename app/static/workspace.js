@@ -223,5 +223,7 @@
     load();
     arrive();
     render();
+    // a list paged or searched in place (htmx) has a new address: its tab follows it
+    document.addEventListener("htmx:pushedIntoHistory", function () { arrive(); render(); });
   })();
 })(window.jQuery);
