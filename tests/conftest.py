@@ -19,6 +19,14 @@ from sqlalchemy.engine import make_url
 
 PASSWORD = "Demo@12345"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The suite leaves millions of objects behind (an application per test); the interpreter's
+    last collection at exit walked them all for minutes.  Frozen, they are left to the exit."""
+    import gc
+
+    gc.freeze()
 _counter = itertools.count()
 
 
