@@ -30,7 +30,7 @@ from app.engine.exporting import ImportReport, create
 from app.engine.i18n import gettext as _
 from app.engine.i18n import lazy_gettext as _l
 from models.base import Organisation
-from models.customs_message import MessageError, secure_root
+from models.customs_message import MessageError, XmlMessageCodec, secure_root
 
 NS = "http://www.chinaport.gov.cn/invt"
 DATA_SOURCES = [("Z7", _l("加工贸易手册")), ("Z8", _l("加工贸易账册"))]
@@ -151,11 +151,8 @@ def read(data: bytes) -> Invt:
     return Invt(secure_root(data))
 
 
-class InvtMessageCodec:
+class InvtMessageCodec(XmlMessageCodec):
     """The ``Message`` feature's codec for 核注清单 (download and 导入 of InvtMessage)."""
-
-    mimetype = "application/xml"
-    accept = ".xml"
 
     @staticmethod
     def filename(inv) -> str:
@@ -164,11 +161,6 @@ class InvtMessageCodec:
     @staticmethod
     def dump(session, inv) -> bytes:
         return to_xml(inv)
-
-    @staticmethod
-    def reads_file(filename: str, data: bytes) -> bool:
-        head = data[:200].lstrip(b"\xef\xbb\xbf \t\r\n")
-        return (filename or "").lower().endswith(".xml") or head.startswith(b"<")
 
     @staticmethod
     def import_data(session, model, data: bytes, actor) -> ImportReport:

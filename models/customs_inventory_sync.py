@@ -25,7 +25,6 @@ from sqlalchemy.orm import mapped_column
 
 from app.engine import ADMIN, ALL, ENTERPRISE, Own, Record, field, workflow_state
 from app.engine.guard import system
-from app.engine.i18n import gettext as _
 from app.engine.i18n import lazy_gettext as _l
 from app.engine.record import now
 from models.customs_declaration import SYSTEM
@@ -36,7 +35,16 @@ from models.customs_inventory_message import (
     STATE_CODES,
     Invt,
 )
-from models.customs_sync import MODES, Run, _company, _Skip, reads, sync_workflow, upsert
+from models.customs_sync import (
+    MODES,
+    Run,
+    _company,
+    _Skip,
+    range_errors,
+    reads,
+    sync_workflow,
+    upsert,
+)
 
 ENT_TYPES = [("1", _l("经营企业")), ("2", _l("加工企业")), ("3", _l("申报企业"))]
 IE_FLAGS = [("I", _l("进口")), ("E", _l("出口"))]
@@ -103,14 +111,8 @@ class CdInvSync(Record):
                         "created", "updated", "unchanged", "conflicts", "rejected",
                         "created_at"]
         order_by = "-id"
-        clean = staticmethod(lambda r, session: _range_errors(r))
+        clean = staticmethod(lambda r, session: range_errors(r))
         workflow = sync_workflow()
-
-
-def _range_errors(r) -> dict:
-    if r.mode == "day" and r.op_from and r.op_to and r.op_from > r.op_to:
-        return {"op_to": [_("结束日期不能早于开始日期")]}
-    return {}
 
 
 def _selected(run_rec, msg: Invt, role: str) -> bool:

@@ -321,11 +321,21 @@ def _promise(digit: str) -> str | None:
     return digit if digit in ("0", "1") else None
 
 
-class DecMessageCodec:
-    """What the ``Message`` feature needs: dump for the endpoint, read for 导入."""
+class XmlMessageCodec:
+    """What the ``Message`` feature needs of an XML exchange message: its download and which
+    uploaded files 导入 reads as one."""
 
     mimetype = "application/xml"
     accept = ".xml"
+
+    @staticmethod
+    def reads_file(filename: str, data: bytes) -> bool:
+        head = data[:200].lstrip(b"\xef\xbb\xbf \t\r\n")
+        return (filename or "").lower().endswith(".xml") or head.startswith(b"<")
+
+
+class DecMessageCodec(XmlMessageCodec):
+    """The declaration's DecMessage: dump for the endpoint, read for 导入."""
 
     @staticmethod
     def filename(dec) -> str:
@@ -334,11 +344,6 @@ class DecMessageCodec:
     @staticmethod
     def dump(session, dec) -> bytes:
         return to_xml(dec)
-
-    @staticmethod
-    def reads_file(filename: str, data: bytes) -> bool:
-        head = data[:200].lstrip(b"\xef\xbb\xbf \t\r\n")
-        return (filename or "").lower().endswith(".xml") or head.startswith(b"<")
 
     @staticmethod
     def import_data(session, model, data: bytes, actor) -> ImportReport:

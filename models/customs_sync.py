@@ -222,7 +222,7 @@ class CdDecSync(Record):
                         "created", "unchanged", "conflicts", "receipts", "rejected",
                         "created_at"]
         order_by = "-id"
-        clean = staticmethod(lambda r, session: _range_errors(r))
+        clean = staticmethod(lambda r, session: range_errors(r))
         workflow = sync_workflow()
 
 
@@ -240,7 +240,7 @@ def sync_by_day(ctx, resource: str, run_id: int) -> str:
              "冲突 %(conflicts)s，回执 %(receipts)s，拒收 %(rejected)s", **run.counts)
 
 
-def _range_errors(r) -> dict:
+def range_errors(r) -> dict:
     if r.mode == "day" and r.op_from and r.op_to and r.op_from > r.op_to:
         return {"op_to": [_("结束日期不能早于开始日期")]}
     return {}

@@ -98,3 +98,19 @@ def wait_job(b, html: str, timeout: float = 60) -> dict:
             return status
         assert time.monotonic() < deadline, f"job still {status['status']} after {timeout}s"
         time.sleep(0.2)
+
+
+def numbered_messages(xml: str, prefix: str, n: int):
+    """``n`` copies of the DecMessage ``xml``, each with numbers of its own (统一编号 ``prefix`` +
+    a 10-digit serial, 预录入编号, 海关编号): [(统一编号, bytes)]."""
+    import re
+
+    out = []
+    for i in range(n):
+        seq = f"{prefix}{i:010d}"
+        one = re.sub(r"<SeqNo>[^<]*</SeqNo>", f"<SeqNo>{seq}</SeqNo>", xml)
+        one = re.sub(r"<PreEntryId>[^<]*</PreEntryId>",
+                     f"<PreEntryId>61012026{seq[-10:]}</PreEntryId>", one)
+        one = re.sub(r"<EntryId>[^<]*</EntryId>", f"<EntryId>90012026{seq[-10:]}</EntryId>", one)
+        out.append((seq, one.encode("utf-8")))
+    return out

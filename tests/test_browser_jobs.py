@@ -4,11 +4,10 @@ with its counts; 我的任务 lists the job.  Screenshots: tests/artifacts/jobs-
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from .browser_support import no_page_errors, open_function
+from .helpers import numbered_messages
 
 pytestmark = pytest.mark.browser
 FILES = 150
@@ -21,13 +20,8 @@ def inbox(live, api, tmp_path):
         (root / sub).mkdir(parents=True)
     live.app.config["EXCHANGE_DIR"] = str(root)
     xml = api("enterprise1").get("/api/v1/cd_declaration/5/message").get_data(as_text=True)
-    for i in range(FILES):
-        seq = f"E2026777{i:010d}"
-        one = re.sub(r"<SeqNo>[^<]*</SeqNo>", f"<SeqNo>{seq}</SeqNo>", xml)
-        one = re.sub(r"<PreEntryId>[^<]*</PreEntryId>",
-                     f"<PreEntryId>61012026{seq[-10:]}</PreEntryId>", one)
-        one = re.sub(r"<EntryId>[^<]*</EntryId>", f"<EntryId>90012026{seq[-10:]}</EntryId>", one)
-        (root / "inbox" / f"dec-{i:04d}.xml").write_text(one, encoding="utf-8")
+    for i, (_seq, body) in enumerate(numbered_messages(xml, "E2026777", FILES)):
+        (root / "inbox" / f"dec-{i:04d}.xml").write_bytes(body)
     return root
 
 

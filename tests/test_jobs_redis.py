@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from models.customs_declaration import CdDeclaration
 from models.customs_sync import CdDecSync
 
-from .helpers import created_id, wait_job
+from .helpers import created_id, numbered_messages, wait_job
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/0")
@@ -78,13 +78,8 @@ def _messages(api, exchange, n):
     xml = api("enterprise1").get(f"/api/v1/cd_declaration/{RELEASED}/message").get_data(
         as_text=True)
     numbers = []
-    for i in range(n):
-        seq = f"E2026888{i:010d}"
-        one = re.sub(r"<SeqNo>[^<]*</SeqNo>", f"<SeqNo>{seq}</SeqNo>", xml)
-        one = re.sub(r"<PreEntryId>[^<]*</PreEntryId>",
-                     f"<PreEntryId>61012026{seq[-10:]}</PreEntryId>", one)
-        one = re.sub(r"<EntryId>[^<]*</EntryId>", f"<EntryId>90012026{seq[-10:]}</EntryId>", one)
-        (exchange / "inbox" / f"dec-{i:04d}.xml").write_bytes(one.encode("utf-8"))
+    for i, (seq, body) in enumerate(numbered_messages(xml, "E2026888", n)):
+        (exchange / "inbox" / f"dec-{i:04d}.xml").write_bytes(body)
         numbers.append(seq)
     return numbers
 
