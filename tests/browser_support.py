@@ -63,7 +63,7 @@ class UserPage:
         self.username = username
         self.context = browser.new_context(viewport={"width": 1400, "height": 900},
                                            locale="zh-CN", device_scale_factor=1)
-        self.context.set_default_timeout(10_000)
+        self.context.set_default_timeout(20_000)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(f"{username}: {e}"))
@@ -89,18 +89,20 @@ class UserPage:
         if resp.status >= 500:
             self.errors.append(f"{self.username}: HTTP {resp.status} {resp.url}")
 
-    def goto(self, path: str):
-        resp = self.page.goto(self.base + path)
+    def goto(self, path: str, wait_until: str = "load"):
+        resp = self.page.goto(self.base + path, wait_until=wait_until)
         assert resp is not None and resp.status < 400, \
             f"GET {path} -> {resp.status if resp else 'no response'}"
         return resp
 
     def login(self, password: str = PASSWORD) -> UserPage:
         page = self.page
-        self.goto("/login/")
+        # signing in needs the form, not its images and fonts (which a busy machine may take
+        # seconds to ask for): the DOM is enough, on the way in and on the way out
+        self.goto("/login/", wait_until="domcontentloaded")
         page.fill("input[name=username]", self.username)
         page.fill("input[name=password]", password)
-        with page.expect_navigation():
+        with page.expect_navigation(wait_until="domcontentloaded"):
             page.press("input[name=password]", "Enter")
         assert "/login" not in page.url, f"login of {self.username} failed"
         return self
