@@ -172,7 +172,8 @@ class UserPage:
         dlg = self.page.locator("#ui-dialog")
         dlg.wait_for(state="visible")
         self.page.wait_for_function(
-            "() => document.getElementById('ui-dialog').classList.contains('in')")
+            "() => ['in', 'show'].some(c => document.getElementById('ui-dialog')"
+            ".classList.contains(c))")  # Bootstrap 3 (the product), 4 (the console)
         message = dlg.locator(".ui-message").inner_text().strip()
         self.dialogs.append(message)
         dlg.locator(".js-ui-ok" if ok else ".js-ui-cancel").click()

@@ -220,3 +220,54 @@ def test_closing_a_tab_with_unsaved_edits_asks_first(user):
         confirm.locator(".js-ui-ok").click()
     assert new_tab not in tabs(page) and active_tab(page) == "报关单异常"
     no_page_errors(user)
+
+
+def test_the_administrators_console_is_in_the_shell_and_asks_in_its_dialogs(user, live):
+    adm = user("admin")
+    page = adm.page
+    adm.goto("/")
+    open_function(page, "用户权限", "管理控制台")
+    assert page.url.endswith("/admin/")
+    # the same 功能栏 and page tabs as every other screen, its function marked
+    assert page.locator("#sidebar a.menu-entry.current").inner_text().strip() == "管理控制台"
+    assert tabs(page) == ["首页", "管理控制台"]
+    with page.expect_navigation():
+        page.goto(adm.base + "/admin/rate_admin/")
+    assert tabs(page) == ["首页", "管理控制台", "汇率"] and active_tab(page) == "汇率"
+    adm.shot("workspace-admin-console", full_page=False)
+
+    def gone():
+        page.wait_for_function("() => !document.getElementById('ui-dialog').classList.contains('show')")
+
+    # a batch action with nothing selected is told so
+    page.click("a.dropdown-toggle:has-text('选中的')")
+    page.click(".dropdown-menu a:has-text('删除')")
+    assert "选择" in adm.answer_dialog()
+    gone()
+    # a row's 删除 asks; 取消 keeps the row, 确定 deletes it
+    row = page.locator("tr", has=page.locator("td", has_text="CAD"))
+    row.locator("form button").click()
+    assert "删除" in adm.answer_dialog(ok=False)
+    gone()
+    assert row.count() == 1
+    row.locator("form button").click()
+    with page.expect_navigation():
+        adm.answer_dialog()
+    assert page.locator("td", has_text="CAD").count() == 0
+    # the batch 删除 of two selected rows asks once, then deletes both
+    for code in ("SEK", "AUD"):
+        page.locator("tr", has=page.locator("td", has_text=code)).locator(
+            "input.action-checkbox").check()
+    page.click("a.dropdown-toggle:has-text('选中的')")
+    page.click(".dropdown-menu a:has-text('删除')")
+    with page.expect_navigation():
+        assert "删除" in adm.answer_dialog()
+    assert page.locator("td", has_text="SEK").count() == 0
+    assert page.locator("td", has_text="AUD").count() == 0
+
+    from app import db
+    from models.base import CurrencyRate
+    with live.app.app_context():
+        left = {r.currency for r in db.session.query(CurrencyRate)}
+    assert not left & {"CAD", "SEK", "AUD"} and "USD" in left
+    no_page_errors(user)
