@@ -60,3 +60,33 @@ def test_a_reference_or_a_code_shown_by_its_label_is_text_not_a_number(browser):
     assert '<td class="txt">新加坡环球检验有限公司</td>' in html
     assert '<td class="txt">限期整改</td>' in html
     assert not re.search(r'<td class="num">[^<\d]', html)
+
+
+def test_a_search_by_a_word_counts_its_matches_up_to_a_thousand(browser, db):
+    """Each match of a word search is a row read (a plain list counts from an index alone), so
+    its pager counts 1,000 of them, not 10,000: above that it says 超过 1,000 条."""
+    from sqlalchemy import func, insert, select
+
+    from app.engine import listing, textindex
+    from models.me_licence import LicenceApplication
+
+    table = LicenceApplication.__table__
+    row = dict(db.execute(select(table).where(table.c.id == 3)).mappings().one())
+    row.pop("id")
+    company = row["company_id"]
+    db.execute(insert(table), [dict(row, application_no=f"WORD{i:06d}", licence_no=None,
+                                    goods_names="龙门铣床") for i in range(1_001)])
+    textindex.rebuild(db, LicenceApplication)
+    db.commit()
+    matches = db.scalar(select(func.count()).select_from(table).where(
+        table.c.company_id == company, table.c.goods_names.like("%龙门铣床%")))
+    assert matches == 1_001 > listing.WORD_COUNT_LIMIT
+
+    ent = browser("enterprise1")
+    html = ent.get("/me_licence_application/?_searched=1&goods_names=龙门铣").get_data(as_text=True)
+    assert 'class="page-total">超过 1,000 条<' in html
+    # a narrower word counts exactly; a plain list still counts up to 10,000
+    html = ent.get("/me_licence_application/?_searched=1&goods_names=加工中心").get_data(as_text=True)
+    assert re.search(r'class="page-total">共 \d+ 条<', html)
+    html = ent.get("/me_licence_application/").get_data(as_text=True)
+    assert re.search(r'class="page-total">共 1,0\d\d 条<', html)
