@@ -3,8 +3,9 @@
 - Content-Security-Policy: scripts from the app itself or inline with this response's nonce
   (``csp_nonce()``: the Jinja global Flask-AppBuilder's templates and Flask-Admin's
   ``csp_nonce_generator`` ask for); no plug-ins; forms post only to the app; no framing
-  (``frame-ancestors 'none'``).  Styles may be inline (the templates set style attributes).
-- X-Frame-Options: DENY (browsers without frame-ancestors), X-Content-Type-Options: nosniff
+  (``frame-ancestors 'none'``; a print's PDF only by the app's own pages, where it shows in
+  the work area: ``framed_by_the_app``).  Styles may be inline (the templates set style attributes).
+- X-Frame-Options: DENY, SAMEORIGIN for a print (browsers without frame-ancestors), X-Content-Type-Options: nosniff
   (downloads included), Referrer-Policy: same-origin.
 - Strict-Transport-Security with ``SECURITY_HSTS`` (on when APP_ENV=production).
 
@@ -34,6 +35,8 @@ BASE_POLICY = (
     "form-action 'self'",
     "frame-ancestors 'none'",
 )
+NO_FRAMING = "frame-ancestors 'none'"
+SAME_ORIGIN_FRAMING = "frame-ancestors 'self'"
 HSTS = "max-age=31536000; includeSubDomains"
 ADMIN_PREFIX = "/admin"
 _DELETE_CONFIRM = "Are you sure you want to delete this record?"
@@ -70,6 +73,13 @@ def console_handler_hashes(app) -> tuple[str, ...]:
     return tuple(sorted(_sha256(h) for h in handlers))
 
 
+def framed_by_the_app(resp):
+    """``resp`` (a print's PDF) may be shown inside the app's own pages
+    (engine/print_view.html), never inside another site's."""
+    resp.framed_by_the_app = True
+    return resp
+
+
 def install(app) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     hsts = bool(app.config.get("SECURITY_HSTS"))
@@ -87,9 +97,11 @@ def install(app) -> None:
     @app.after_request
     def security_headers(resp):
         h = resp.headers
+        framed = getattr(resp, "framed_by_the_app", False)
         if "Content-Security-Policy" not in h:
-            h["Content-Security-Policy"] = policy()
-        h.setdefault("X-Frame-Options", "DENY")
+            h["Content-Security-Policy"] = (policy().replace(NO_FRAMING, SAME_ORIGIN_FRAMING)
+                                            if framed else policy())
+        h.setdefault("X-Frame-Options", "SAMEORIGIN" if framed else "DENY")
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "same-origin")
         if hsts:

@@ -995,7 +995,7 @@ class CdDeclaration(Record):
         export_label = _l("列表导出")
         importable = True
         list_buttons = [
-            ListButton(_l("打印通知书"), "/print/notices"),
+            ListButton(_l("打印通知书"), "/print/view?print=notices"),
             ListButton(_l("生成报关单"), "/cd_inventory/?status=pre_approved&_searched=1",
                        select="none", roles=(ENTERPRISE,)),
         ]

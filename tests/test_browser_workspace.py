@@ -271,3 +271,23 @@ def test_the_administrators_console_is_in_the_shell_and_asks_in_its_dialogs(user
         left = {r.currency for r in db.session.query(CurrencyRate)}
     assert not left & {"CAD", "SEK", "AUD"} and "USD" in left
     no_page_errors(user)
+
+
+def test_a_print_opens_in_a_tab_of_the_workspace(user):
+    ent = user("enterprise1")
+    page = ent.page
+    ent.goto("/me_licence_application/3")
+    record_tab = active_tab(page)
+    with page.expect_response(lambda r: r.url.endswith("/me_licence_application/3/print")) as pdf:
+        with page.expect_navigation():
+            page.click(".form-toolbar a:has-text('打印'), a.btn:has-text('打印')")
+    assert pdf.value.status == 200 and pdf.value.headers["content-type"] == "application/pdf"
+    assert page.url.endswith("/me_licence_application/3/print/view")
+    assert active_tab(page).startswith("打印") and record_tab in tabs(page)
+    assert page.locator("iframe.print-frame").bounding_box()["height"] > 400
+    ent.shot("workspace-print", full_page=False)
+    # 返回 goes back to the record's tab
+    with page.expect_navigation():
+        page.click(".print-toolbar a:has-text('返回')")
+    assert active_tab(page) == record_tab
+    no_page_errors(user)

@@ -65,7 +65,7 @@ def test_print_the_notices_customs_sent(api, browser):
     assert "暂无海关通知" in txt
     # the list's 打印通知书 opens it for the checked record
     _s, html = b.text("/cd_declaration/")
-    assert 'data-suffix="/print/notices"' in html
+    assert 'data-suffix="/print/view?print=notices"' in html
 
 
 # --- the exchange message ------------------------------------------------------------------

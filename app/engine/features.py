@@ -155,12 +155,15 @@ class ExtraPrint(Feature):
     title: Any
 
     def _pdf(self, model, record):
+        from app import headers
+
         from . import present, printing
 
         data = printing.render(self.template, [record], title=self.title, model=model,
                                present=present, session=current_app.appbuilder.session)
-        return _download(data, "application/pdf", f"{self.title}-{record.caption()}.pdf",
-                         inline=True)
+        return headers.framed_by_the_app(
+            _download(data, "application/pdf", f"{self.title}-{record.caption()}.pdf",
+                      inline=True))
 
     def views(self, model):
         feature = self

@@ -34,6 +34,7 @@ from . import (
     changes,
     codelists,
     exporting,
+    features,
     forms,
     history,
     jobs,
@@ -445,11 +446,13 @@ class RecordView(BaseView):
 
     # -- print ----------------------------------------------------------------------------
     def _pdf_response(self, records, filename):
+        from app import headers
+
         data = printing.render(self.meta.print.template, records, title=self.meta.print.title,
                                model=self.model, present=present, session=db_session())
         quoted = urllib.parse.quote(filename)
-        return Response(data, mimetype="application/pdf", headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{quoted}"})
+        return headers.framed_by_the_app(Response(data, mimetype="application/pdf", headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quoted}"}))
 
     @expose("/<int:pk>/print")
     @engine_route
@@ -478,6 +481,44 @@ class RecordView(BaseView):
             return redirect(url_for("JobView.show", job_id=job.id))
         records = service.load_many(db_session(), self.model, ids, actor)
         return self._pdf_response(records, f"{self.meta.print.title}.pdf")
+
+    # -- the print in the workspace: the PDF in a page of the shell, with its tab ------------
+    @expose("/<int:pk>/print/view")
+    @engine_route
+    def print_view(self, actor, pk):
+        """One record's print (``?print=<name>``: an ExtraPrint of it) in the work area."""
+        record = policy.get_scoped(db_session(), self.model, pk, actor)
+        name = request.args.get("print", "")
+        if name:
+            extra = next((f for f in self.meta.features
+                          if isinstance(f, features.ExtraPrint) and f.name == name), None)
+            if extra is None:
+                abort(404)
+            title, pdf = extra.title, f"/{self.meta.resource}/{pk}/print/{name}"
+        elif self.meta.print is not None:
+            title, pdf = self.meta.print.title, url_for(f"{self.endpoint}.print_one", pk=pk)
+        else:
+            abort(404)
+        return self._render("engine/print_view.html", title=title, pdf=pdf,
+                            caption=record.caption(), record=record,
+                            filename=f"{title}-{record.caption()}.pdf")
+
+    @expose("/print/view")
+    @engine_route
+    def print_many_view(self, actor):
+        """The checked records' print in the work area; a long one goes to a background job
+        (print_many says so)."""
+        if self.meta.print is None:
+            abort(404)
+        ids = [i for i in request.args.get("ids", "").split(",") if i.strip()]
+        if not ids or len(ids) > current_app.config.get("PRINT_INLINE_RECORDS", 50):
+            return redirect(url_for(f"{self.endpoint}.print_many", ids=",".join(ids)))
+        records = service.load_many(db_session(), self.model, ids, actor)  # 404 outside scope
+        title = self.meta.print.title
+        return self._render("engine/print_view.html", title=title,
+                            pdf=url_for(f"{self.endpoint}.print_many", ids=",".join(ids)),
+                            caption=_("共 %(n)s 份", n=len(records)), record=None,
+                            filename=f"{title}.pdf")
 
     # -- attachments ----------------------------------------------------------------------
     @expose("/<int:pk>/attachments", methods=["POST"])

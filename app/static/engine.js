@@ -96,7 +96,7 @@
   $(document).on("click", ".js-print", function () {
     var ids = checkedIds();
     if (!ids.length) { ui.alert(t("pickSome", "请先勾选记录")); return; }
-    window.open($(this).data("url") + "?ids=" + ids.join(","), "_blank");
+    window.location = $(this).data("url") + "?ids=" + ids.join(",");   // a page of the workspace
   });
   // A list action: the rows first, then one question (its confirmation, or its opinion in a
   // dialog like the form's), then the post.
