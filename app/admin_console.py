@@ -22,6 +22,7 @@ from app.engine import codelists, policy, validators
 from app.engine.codelists import CodeItem
 from app.engine.console import Secured, add_generated_views
 from app.engine.i18n import lazy_gettext as _l
+from app.engine.i18n import lazy_pgettext
 from app.engine.notify import OutboxMessage
 from models.base import ORG_KINDS, CurrencyRate, Organisation
 from models.base import AppUser as User
@@ -167,7 +168,8 @@ def init_admin(app, db) -> Admin:
     admin = Admin(app, name=_l("管理控制台"), url="/admin", endpoint="admin",
                   theme=Bootstrap4Theme(base_template="admin/console_base.html"),
                   csp_nonce_generator=headers.csp_nonce,
-                  index_view=HomeIndex(name=_l("首页"), url="/admin", endpoint="admin"))
+                  index_view=HomeIndex(name=lazy_pgettext("菜单", "首页"), url="/admin",
+                                       endpoint="admin"))
     admin.add_view(OrganisationAdmin(Organisation, db, name=_l("单位"), endpoint="org_admin",
                                      category=_l("用户与单位")))
     admin.add_view(UserAdmin(User, db, name=_l("用户"), endpoint="user_admin",

@@ -150,3 +150,13 @@ def test_user_admin_sets_password_hash(browser, db):
     new_user = Browser(b.app, None)
     new_user.login("customs2", "Another@2026")
     assert new_user.get("/me_licence_application/3").status_code == 200
+
+
+def test_the_console_in_english_names_its_home_page_home(browser):
+    """首页 of a menu is "Home" (the pager's 首页 is "First"); the console sits in the workspace."""
+    b = browser("admin")
+    b.get("/lang/en")
+    html = b.get("/admin/rate_admin/").get_data(as_text=True)
+    assert re.search(r'<a class="nav-link ?" href="/admin/">\s*Home</a>', html)
+    assert ">First<" not in html
+    assert 'id="sidebar"' in html and 'id="page-tabs"' in html
