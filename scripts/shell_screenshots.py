@@ -22,7 +22,7 @@ JOURNEYS = {
     "institution1": ["/ue_entrustment/", "/ue_institution_filing/"],
     "customs1": ["/cd_declaration/", "/cd_declaration_exception/stats/"],
     "commerce1": ["/me_licence_application/"],
-    "admin": ["/users/list/", "/cd_declaration/"],
+    "admin": ["/users/list/", "/cd_declaration/", "/admin/rate_admin/"],
 }
 SIZES = [(1440, 900), (1280, 800)]
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
