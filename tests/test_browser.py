@@ -230,12 +230,16 @@ def test_licence_application_journey(user, live):
     ent.shot("10-list", full_page=False)
 
     ent.goto(f"/me_licence_application/{pk}")
-    href = page.get_attribute(".form-toolbar a:has(.fa-print)", "href")
+    with page.expect_navigation():                 # the print opens in a tab of the workspace
+        page.click(".form-toolbar a:has(.fa-print)")
+    href = page.get_attribute("iframe.print-frame", "src")
+    assert href == f"/me_licence_application/{pk}/print"
     pdf = page.request.get(live.url + href)
     assert pdf.status == 200
     assert pdf.headers["content-type"].startswith("application/pdf")
     assert pdf.body().startswith(b"%PDF")
 
+    ent.goto(f"/me_licence_application/{pk}")
     with page.expect_navigation():
         page.click(".form-toolbar a:has-text('查看流程状态')")
     assert "tab=flow" in page.url
