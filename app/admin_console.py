@@ -14,6 +14,7 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.theme import Bootstrap4Theme
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 from wtforms import PasswordField, ValidationError
 
@@ -24,6 +25,7 @@ from app.engine.console import Secured, add_generated_views
 from app.engine.i18n import lazy_gettext as _l
 from app.engine.i18n import lazy_pgettext
 from app.engine.notify import OutboxMessage
+from app.engine.record import session_for
 from models.base import ORG_KINDS, CurrencyRate, Organisation
 from models.base import AppUser as User
 
@@ -132,9 +134,10 @@ class CodeItemAdmin(_Secured, ModelView):
 
     @action("deactivate", _l("停用"), _l("是否停用所选代码？"))
     def deactivate(self, ids):
-        for item in self.session.query(CodeItem).filter(CodeItem.id.in_(ids)):
+        session = session_for()
+        for item in session.scalars(select(CodeItem).where(CodeItem.id.in_(ids))):
             item.active = False
-        self.session.commit()
+        session.commit()
         codelists.invalidate()
         flash(str(_l("已停用 %(n)s 条代码", n=len(ids))), "success")
 
@@ -159,9 +162,10 @@ class OutboxAdmin(_Secured, ModelView):
     def retry(self, ids):
         from app.engine.record import now
 
-        for msg in self.session.query(OutboxMessage).filter(OutboxMessage.id.in_(ids)):
+        session = session_for()
+        for msg in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
             msg.status, msg.next_attempt_at = "pending", now()
-        self.session.commit()
+        session.commit()
 
 
 def init_admin(app, db) -> Admin:

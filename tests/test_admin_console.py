@@ -160,3 +160,48 @@ def test_the_console_in_english_names_its_home_page_home(browser):
     assert re.search(r'<a class="nav-link ?" href="/admin/">\s*Home</a>', html)
     assert ">First<" not in html
     assert 'id="sidebar"' in html and 'id="page-tabs"' in html
+
+
+def test_batch_actions_take_the_rows_ids_as_numbers(browser, db):
+    """The action form posts the row ids as text: on PostgreSQL ``id IN ('3', '5')`` was an
+    error (integer = character varying) and every batch action of the console answered 500."""
+    from sqlalchemy import func
+
+    from app.engine.codelists import CodeItem
+    from models.base import CurrencyRate
+
+    b = browser("admin")
+    rates = db.scalars(select(CurrencyRate.id).order_by(CurrencyRate.id)).all()
+    token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"',
+                      b.get("/admin/rate_admin/").get_data(as_text=True)).group(1)
+    resp = b.client.post("/admin/rate_admin/action/", data={
+        "csrf_token": token, "action": "delete", "url": "/admin/rate_admin/",
+        "rowid": [str(rates[-1]), str(rates[-2]), "x"]})
+    assert resp.status_code == 302
+    db.rollback()  # a new snapshot (SQLite keeps the transaction's)
+    assert db.scalar(select(func.count()).select_from(CurrencyRate)) == len(rates) - 2
+    # the console's own actions too (代码表 停用)
+    code = db.scalar(select(CodeItem).where(CodeItem.active.is_(True)).limit(1))
+    token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"',
+                      b.get("/admin/code_admin/").get_data(as_text=True)).group(1)
+    resp = b.client.post("/admin/code_admin/action/", data={
+        "csrf_token": token, "action": "deactivate", "url": "/admin/code_admin/",
+        "rowid": [str(code.id)]})
+    assert resp.status_code == 302
+    db.rollback()  # a new snapshot (SQLite keeps the transaction's)
+    assert db.get(CodeItem, code.id).active is False
+    # and 立即重试 of the outbox
+    from app.engine.notify import OutboxMessage
+
+    msg_id = db.scalar(select(OutboxMessage.id).limit(1))
+    db.get(OutboxMessage, msg_id).status = "failed"
+    db.commit()   # and no transaction of this session left open (SQLite: the writer waits)
+    token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"',
+                      b.get("/admin/outbox_admin/").get_data(as_text=True)).group(1)
+    resp = b.client.post("/admin/outbox_admin/action/", data={
+        "csrf_token": token, "action": "retry", "url": "/admin/outbox_admin/",
+        "rowid": [str(msg_id)]})
+    assert resp.status_code == 302
+    db.rollback()
+    m2 = db.get(OutboxMessage, msg_id)
+    assert m2.status == "pending"
