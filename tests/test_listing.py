@@ -94,6 +94,9 @@ def test_a_list_request_issues_few_sql_statements_and_a_bounded_count(browser, a
     # the pager's 共 N 条 counts at most 10,001 rows: a large table is not read whole
     counts = [s for s in statements if "count(" in s.lower()]
     assert len(counts) == 1 and "limit" in counts[0].lower(), statements
+    # … and reads one column, not whole rows (SQLite would read every column of 10,001 rows)
+    inner = re.search(r"\(\s*SELECT (.*?)\s+FROM", counts[0], re.S | re.I)
+    assert inner and "," not in inner.group(1), counts[0]
 
 
 def test_catalogue_defaults_to_the_current_year(browser):

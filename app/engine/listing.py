@@ -357,12 +357,19 @@ COUNT_LIMIT = 10_000  # the pager counts this many rows at most (共 N 条), the
 WORD_COUNT_LIMIT = 1_000
 
 
+def _counted(q):
+    """``q`` reduced to one constant column: what is counted is rows, and a subquery naming every
+    column makes SQLite read each whole row (18 ms for 10,000 declarations, where the index
+    alone answers in 2)."""
+    return q.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
+
+
 def bounded_count(session, q, limit: int = COUNT_LIMIT) -> int:
     """Rows of the selection ``q``, counted up to ``limit`` + 1 (a large table is not read
     whole to show its total)."""
-    inner = q.order_by(None).limit(limit + 1).subquery()
+    inner = _counted(q).limit(limit + 1).subquery()
     return session.scalar(select(func.count()).select_from(inner)) or 0
 
 
 def count(session, q) -> int:
-    return session.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
+    return session.scalar(select(func.count()).select_from(_counted(q).subquery()))

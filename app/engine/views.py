@@ -26,7 +26,7 @@ from flask import (
     url_for,
 )
 from flask_appbuilder import BaseView, expose
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import (
     attachments,
@@ -564,8 +564,7 @@ class RecordView(BaseView):
         session = db_session()
         q, columns = export_query(session, self.model, actor, params)
         inline = current_app.config.get("EXPORT_INLINE_ROWS", 10000)
-        count = session.scalar(select(func.count()).select_from(
-            q.order_by(None).limit(inline + 1).subquery()))
+        count = listing.bounded_count(session, q, inline)
         if count > inline:  # more than a request should carry: a background job
             job = jobs.start(session, "list_export", actor,
                              label=_("%(label)s 导出", label=self.meta.label),
@@ -680,7 +679,7 @@ def export_job(ctx, resource: str, params: dict) -> str:
     if model is None or not policy.can_access_type(ctx.actor, model):
         raise jobs.JobFailed(_("您无权访问此页面"))
     q, columns = export_query(ctx.session, model, ctx.actor, params)
-    total = ctx.session.scalar(select(func.count()).select_from(q.order_by(None).subquery()))
+    total = listing.count(ctx.session, q)
     limit = current_app.config.get("EXPORT_MAX_ROWS", 100000)
     total = min(total, limit)
     path = exporting.export_file(ctx.session, model, q, columns, limit,
