@@ -212,6 +212,10 @@ def _memo_url_for(app) -> None:
     app.jinja_env.globals["url_for"] = memo_url_for
 
 
+# Where a cached part of the page frame takes the response's CSP nonce.
+FRAME_NONCE = "frame-nonce-3f9c1e"
+
+
 def _template_helpers(app) -> None:
     from flask import render_template
     from flask_babel import get_locale
@@ -248,6 +252,20 @@ def _template_helpers(app) -> None:
             chrome_cache[key] = html
         return html
 
+    frame_cache: dict[tuple, str] = {}
+
+    def cached_frame(part: str) -> Markup:
+        """A part of engine/frame.html (style sheets, scripts, dialogs): it depends on the
+        language only, so it is rendered once per language; each response gets its own nonce."""
+        from app.headers import csp_nonce
+
+        key = (part, str(get_locale()))
+        html = frame_cache.get(key)
+        if html is None:
+            html = frame_cache[key] = render_template(
+                "engine/frame.html", part=part, nonce=FRAME_NONCE, appbuilder=app.appbuilder)
+        return Markup(html.replace(FRAME_NONCE, csp_nonce()))
+
     def cached_navbar():
         return cached("appbuilder/navbar.html")
 
@@ -269,6 +287,7 @@ def _template_helpers(app) -> None:
             "present": present,
             "present_size": attachments.human_size,
             "role_label": lambda r: ROLE_LABELS.get(r, r),
+            "cached_frame": cached_frame,
             "cached_navbar": cached_navbar,
             "cached_sidebar": cached_sidebar,
         }

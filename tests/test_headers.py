@@ -108,6 +108,23 @@ def test_each_response_gets_its_own_nonce(browser):
     assert first != second and len(first) >= 16
 
 
+def test_the_cached_page_frame_takes_each_responses_nonce_and_language(browser):
+    """The style sheets, scripts and dialogs around every page are rendered once per language
+    (engine/frame.html): each response still gets its own nonce in them, and a user who
+    switches to English gets the English frame."""
+    ent = browser("enterprise1")
+    for _ in range(2):
+        resp = ent.get("/me_licence_application/")
+        nonce = NONCE_RE.search(resp.headers["Content-Security-Policy"]).group(1)
+        scripts = SCRIPT_RE.findall(resp.get_data(as_text=True))
+        assert len(scripts) >= 8 and all(f'nonce="{nonce}"' in t for t in scripts), scripts
+    assert 'id="workspace-keys-title">快捷键<' in resp.get_data(as_text=True)
+    ent.get("/lang/en")
+    html = ent.get("/me_licence_application/").get_data(as_text=True)
+    assert "快捷键" not in html and "User confirmation needed" in html
+    assert 'id="workspace-keys-title">Keyboard shortcuts<' in html
+
+
 def test_the_console_allows_only_its_own_handlers_by_hash(browser):
     import base64
     import hashlib
