@@ -233,7 +233,7 @@ def _template_helpers(app) -> None:
     _memo_url_for(app)
     chrome_cache: dict[tuple, Markup] = {}
 
-    def cached(template: str, context=dict):
+    def cached(template: str, context=dict, variant: str = ""):
         """The navbar and the left menu depend on the user, its roles and the language only:
         rendered once per user and language, until the security stamp moves (a changed role,
         permission or user)."""
@@ -242,7 +242,7 @@ def _template_helpers(app) -> None:
         actor = policy.current_actor()
         if actor is None:
             return Markup(render_template(template, appbuilder=app.appbuilder, **context()))
-        key = (template, actor.user_id, tuple(sorted(actor.roles)), str(get_locale()),
+        key = (template, variant, actor.user_id, tuple(sorted(actor.roles)), str(get_locale()),
                session.get("locale"), permissions_version())
         html = chrome_cache.get(key)
         if html is None:
@@ -269,17 +269,24 @@ def _template_helpers(app) -> None:
     def cached_navbar():
         return cached("appbuilder/navbar.html")
 
-    def cached_sidebar():
+    def cached_sidebar(console=None):
+        """The 功能栏; on the administrators' console (``console``: its Flask-Admin) with the
+        console's own menu as its first section."""
         from app.engine import sidebar
 
         def context():
             sm = app.appbuilder.sm
-            return {"sections": sidebar.tree(
+            sections = sidebar.tree(
                 app.appbuilder.menu.get_list(),
                 lambda item: sm.has_access("menu_access", item.name),
-                lambda label: i18n.gettext(str(label))), "initials": sidebar.initials}
+                lambda label: i18n.gettext(str(label)))
+            if console is not None:
+                own = sidebar.console_section(console.menu(), console.index_view)
+                sections = ([own] if own else []) + sections
+            return {"sections": sections, "initials": sidebar.initials}
 
-        return cached("engine/sidebar.html", context)
+        return cached("engine/sidebar.html", context,
+                      variant="console" if console is not None else "")
 
     @app.context_processor
     def helpers():

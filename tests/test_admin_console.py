@@ -153,12 +153,15 @@ def test_user_admin_sets_password_hash(browser, db):
 
 
 def test_the_console_in_english_names_its_home_page_home(browser):
-    """首页 of a menu is "Home" (the pager's 首页 is "First"); the console sits in the workspace."""
+    """首页 of a menu is "Home" (the pager's 首页 is "First"); the console sits in the workspace,
+    its menu the first section of the 功能栏, its name leading to its home page."""
     b = browser("admin")
     b.get("/lang/en")
     html = b.get("/admin/rate_admin/").get_data(as_text=True)
-    assert re.search(r'<a class="nav-link ?" href="/admin/">\s*Home</a>', html)
-    assert ">First<" not in html
+    assert re.search(r'<a class="navbar-brand" href="/admin/?">Admin console</a>', html)
+    assert re.search(r'<span class="text">Parameters</span>', html)
+    assert 'href="/admin/rate_admin/" data-py="' in html
+    assert ">First<" not in html and ">首页<" not in html
     assert 'id="sidebar"' in html and 'id="page-tabs"' in html
 
 

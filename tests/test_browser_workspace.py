@@ -231,9 +231,13 @@ def test_the_administrators_console_is_in_the_shell_and_asks_in_its_dialogs(user
     # the same 功能栏 and page tabs as every other screen, its function marked
     assert page.locator("#sidebar a.menu-entry.current").inner_text().strip() == "管理控制台"
     assert tabs(page) == ["首页", "管理控制台"]
-    with page.expect_navigation():
-        page.goto(adm.base + "/admin/rate_admin/")
+    # the console's own menu is the first section of the 功能栏; its top bar is one line
+    assert page.locator("#sidebar .system-label .text").first.inner_text() == "管理控制台"
+    open_function(page, "参数", "汇率")
+    assert page.url.endswith("/admin/rate_admin/")
+    assert page.locator("#sidebar a.menu-entry.current").inner_text().strip() == "汇率"
     assert tabs(page) == ["首页", "管理控制台", "汇率"] and active_tab(page) == "汇率"
+    assert page.evaluate("document.querySelector('.console-top').offsetHeight") < 60
     adm.shot("workspace-admin-console", full_page=False)
 
     def gone():
@@ -270,6 +274,12 @@ def test_the_administrators_console_is_in_the_shell_and_asks_in_its_dialogs(user
     with live.app.app_context():
         left = {r.currency for r in db.session.query(CurrencyRate)}
     assert not left & {"CAD", "SEK", "AUD"} and "USD" in left
+    # in English, 1,280 px wide, the top bar is still one line
+    page.set_viewport_size({"width": 1280, "height": 800})
+    adm.goto("/lang/en")
+    adm.goto("/admin/rate_admin/")
+    assert page.locator("#sidebar .system-label .text").first.inner_text() == "Admin console"
+    assert page.evaluate("document.querySelector('.console-top').offsetHeight") < 60
     no_page_errors(user)
 
 

@@ -45,6 +45,7 @@ class Branch:
     label: str
     icon: str | None
     leaves: list[Leaf] = field(default_factory=list)
+    url: str | None = None  # a function of its own at the group's level (no leaves)
 
     @property
     def search(self) -> str:
@@ -85,3 +86,28 @@ def tree(menu_items, visible, translate) -> list[Section]:
                                              leaves))
     order = {key: (s.order, key) for key, s in SYSTEMS.items()}
     return sorted(sections.values(), key=lambda s: order.get(s.key, (10**6, s.key)))
+
+
+CONSOLE = "console"
+
+
+def console_section(menu_items, index_view) -> Section | None:
+    """The administrators' console's own menu (Flask-Admin's ``admin.menu()``: categories of
+    views, and views of their own) as the first section of the 功能栏 on the console's pages,
+    so its functions are where every other function is and its top bar stays one line.  Only
+    what the user may open; the console's 首页 is its title in the top bar."""
+    def shown(item):
+        return item.is_visible() and item.is_accessible()
+
+    branches = []
+    for item in menu_items:
+        if not shown(item):
+            continue
+        label = str(item.name)
+        if item.is_category():
+            leaves = [Leaf(str(c.name), c.get_url()) for c in item.get_children() if shown(c)]
+            if leaves:
+                branches.append(Branch(f"{CONSOLE}:{label}", label, "fa-folder", leaves))
+        elif getattr(item, "_view", None) is not index_view:
+            branches.append(Branch(f"{CONSOLE}:{label}", label, "fa-table", url=item.get_url()))
+    return Section(CONSOLE, _l("管理控制台"), "fa-wrench", branches) if branches else None
