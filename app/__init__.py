@@ -66,9 +66,12 @@ def create_app(overrides: dict | None = None) -> Flask:
         from app.engine.views import EngineUtilView
 
         appbuilder.add_view_no_menu(EngineUtilView)
-        from app.engine.job_views import JobView
+        from app.engine.job_views import JobApi, JobView
+        from app.engine.policy import ROLES
 
         appbuilder.add_view_no_menu(JobView)
+        appbuilder.add_api(JobApi)
+        appbuilder.sm.engine_access[JobApi.__name__] = frozenset(ROLES)  # own jobs only
         from app.engine.registration import register
 
         register(appbuilder)

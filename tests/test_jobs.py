@@ -50,6 +50,8 @@ def test_a_large_export_is_a_job_whose_file_is_downloaded_from_my_jobs(app, brow
     other = browser("enterprise2")
     for path in (where, f"{where}/status", f"{where}/result"):
         assert other.get(path).status_code == 404, path
+    for path in ("/jobs/72054927189158719567500935168", "/jobs/72054927189158719567500935168/status"):
+        assert b.get(path).status_code == 404, path  # no id can be that number
     assert "机电产品进口单证申请 导出" not in other.text("/jobs/")[1]
     anon = app.test_client()
     assert anon.get(f"{where}/status").status_code == 401
@@ -101,6 +103,47 @@ def test_a_batch_print_of_many_records_is_a_job(app, browser):
     # a record outside the user's scope among them: refused at once, no job
     resp = b.get("/me_licence_application/print?ids=1,3,999999")
     assert resp.status_code == 404
+
+
+def test_a_rest_batch_print_of_many_records_is_a_job_too(app, api):
+    """The REST batch print holds the same limit as the screen's: above it the answer is
+    202 with the job to follow (GET /api/v1/job/<id>) and its PDF when done; another user
+    sees no such job; a record outside the scope is refused at once."""
+    import time
+
+    app.config["PRINT_INLINE_RECORDS"] = 2
+    ent = api("enterprise1")
+    resp = ent.get("/api/v1/me_licence_application/print?ids=1,3,5")
+    assert resp.status_code == 202, resp.status_code
+    body = resp.json
+    assert resp.headers["Location"].endswith(body["status_url"])
+    assert body["status_url"] == f"/api/v1/job/{body['job_id']}" and body["message"]
+    deadline = time.monotonic() + 60
+    while True:
+        status = ent.get(body["status_url"])
+        assert status.status_code == 200, status.get_data(as_text=True)
+        if status.json["finished"]:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert status.json["status"] == "done" and status.json["message"] == "打印 3 份"
+    assert status.json["result_url"] == f"{body['status_url']}/result"
+    pdf = ent.get(status.json["result_url"])
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    with pdfplumber.open(io.BytesIO(pdf.data)) as doc:
+        assert len(doc.pages) >= 3
+    # another user's job does not exist for them; a bad id is a 404 too
+    other = api("enterprise2")
+    assert other.get(body["status_url"]).status_code == 404
+    assert other.get(status.json["result_url"]).status_code == 404
+    assert ent.get("/api/v1/job/999999").status_code == 404
+    assert ent.get("/api/v1/job/72054927189158719567500935168").status_code == 404
+    # a record outside the user's scope among them: refused, no job
+    resp = ent.get("/api/v1/me_licence_application/print?ids=1,3,999999")
+    assert resp.status_code == 404 and "job_id" not in resp.json
+    # within the limit: the PDF at once
+    resp = ent.get("/api/v1/me_licence_application/print?ids=1,3")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
 
 
 def test_a_large_import_is_a_job_all_or_nothing(app, browser, db):

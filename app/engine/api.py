@@ -10,7 +10,8 @@
     POST /api/v1/<resource>/action/<name>            {"ids": […]}   → 200 {"results": […]}
     GET  /api/v1/<resource>/<pk>/history             flow entries, opinions, field changes
     GET  /api/v1/<resource>/<pk>/print               PDF
-    GET  /api/v1/<resource>/print?ids=1,2,3          one PDF
+    GET  /api/v1/<resource>/print?ids=1,2,3          one PDF (202 + a job above PRINT_INLINE_RECORDS)
+    GET  /api/v1/job/<id>[/result]                   a job's progress / its file
     GET|POST /api/v1/<resource>/<pk>/attachments     list / upload;  GET|DELETE …/<aid>
 
 Every endpoint loads rows through the actor's scope and writes through workflow.fire(), so
@@ -37,6 +38,8 @@ from . import (
     change_requests,
     changes,
     history,
+    job_views,
+    jobs,
     listing,
     policy,
     present,
@@ -463,16 +466,29 @@ class RecordApi(ModelRestApi):
           - {in: query, name: ids, schema: {type: string}}
           responses:
             200: {description: PDF, content: {application/pdf: {}}}
+            202: {description: "more than PRINT_INLINE_RECORDS records: a background job,
+              {job_id, status_url}; its PDF at /api/v1/job/<job_id>/result when done"}
         """
         if self.meta.print is None:
             return _error(404, _("该单证没有打印格式"))
         ids = [i for i in request.args.get("ids", "").split(",") if i.strip()]
         if not ids:
             return _error(400, _("请提供要打印的记录 ids"))
+        actor = self._actor()
         try:
-            records = service.load_many(self._session(), self.model, ids, self._actor())
+            records = service.load_many(self._session(), self.model, ids, actor)
         except policy.Refused as e:
             return _refusal(e)
+        inline = current_app.config.get("PRINT_INLINE_RECORDS", 50)
+        if len(records) > inline:  # a long PDF: a background job, as on the screen
+            job = jobs.start(self._session(), "batch_print", actor,
+                             label=_("%(title)s 批量打印", title=self.meta.print.title),
+                             resource=self.meta.resource, ids=ids)
+            status = job_views.api_status(job)
+            resp = self.response(202, job_id=job.id, status_url=status["status_url"],
+                                 message=_("打印超过 %(n)s 份，已转为后台任务", n=inline))
+            resp.headers["Location"] = status["status_url"]
+            return resp
         return self._pdf(records, f"{self.meta.print.title}.pdf")
 
     # -- attachments ----------------------------------------------------------------------
