@@ -195,10 +195,8 @@ def current_filing(session, institution_id):
 
 def entrustment_refusal(session, institution_id) -> str | None:
     """None when the institution may be entrusted today, else why not (the manual's words)."""
-    try:
-        org = session.get(Organisation, int(institution_id)) if institution_id else None
-    except (TypeError, ValueError):
-        org = None
+    pk = policy.parse_id(institution_id)
+    org = session.get(Organisation, pk) if pk is not None else None
     name = org.name if org is not None else str(institution_id)
     if org is None or org.kind != INSTITUTION_KIND:
         return _("装运前检验机构不存在")
@@ -678,7 +676,7 @@ class UeEntrustment(Record):
     use = field(String(2), _l("用途"), codelist="me_goods_use", required=True, section="main")
     institution_id = field(Integer, _l("装运前检验机构"), foreign_key=ForeignKey(
         "organisation.id"), required=True, widget="select", choices=entrustable_institutions,
-        refusal=lambda session, value: entrustment_refusal(session, int(value)),
+        refusal=entrustment_refusal,
         display_fn=institution_name, section="main", index=True)
     contact_name = field(String(60), _l("联系人"), required=True, section="contact")
     contact_phone = field(String(30), _l("联系人电话"), section="contact",
