@@ -219,6 +219,11 @@ def test_batch_declare_gives_a_result_per_id(api, db):
                   json={"ids": [2]}).status_code == 400
     assert c.post("/api/v1/me_licence_application/action/declare",
                   json={"ids": []}).status_code == 400
+    # in English, a refused record's line speaks English punctuation too
+    resp = c.post("/api/v1/me_licence_application/action/declare?_l_=en",
+                  json={"ids": [empty, 3]})
+    text = resp.json["message"] + "".join(r["message"] for r in resp.json["results"])
+    assert "Declare" in text and not set(text) & set("：；「」"), text
 
 
 def test_history_returns_flow_opinions_and_changes(api):

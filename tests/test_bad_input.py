@@ -190,3 +190,17 @@ def test_rison_against_the_schema_is_refused_with_its_reason(api):
         resp = c.get("/api/v1/me_licence_application/?q=(order_direction:up)")
         assert resp.status_code == 400 and "Not a valid rison schema" in resp.json["message"]
     assert c.get("/api/v1/me_licence_application/?q=(page_size:5)").status_code == 200
+
+
+def test_a_duplicate_combination_is_named_in_the_callers_language(api):
+    """A second 机电产品目录 entry of the same year and HS code: refused with both fields named,
+    in English without the Chinese corner brackets."""
+    com = api("commerce1")
+    row = {"year": 2026, "hs_code": "8407341000", "name": "重复", "unit": "001", "category": "A"}
+    resp = com.post("/api/v1/me_product/", json=row)
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    assert "「年度」、「商品编码」" in resp.json["message"] + str(resp.json.get("errors"))
+    resp = com.post("/api/v1/me_product/?_l_=en", json=row)
+    text = resp.json["message"] + str(resp.json.get("errors"))
+    assert resp.status_code == 422 and "already exists" in text, text
+    assert "「" not in text and "、" not in text, text

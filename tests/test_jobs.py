@@ -181,6 +181,25 @@ def test_a_large_import_is_a_job_all_or_nothing(app, browser, db):
     assert db.scalar(select(func.count()).select_from(MeProduct)) == before + 2
 
 
+def test_a_failed_import_job_speaks_english_without_chinese_punctuation(app, browser):
+    """The rows' errors of a failed import job are in the starter's language, and so is what
+    joins them: not （sheet） and ；."""
+    app.config["IMPORT_INLINE_BYTES"] = 10
+    com = browser("commerce1")
+    com.get("/lang/en")
+    template = com.get("/me_product/import/template").data
+    bad = _fill(template, [
+        {"year": 2026, "hs_code": "84602", "name": "短编码", "unit": "001", "category": "A"},
+    ])
+    resp = com.post("/me_product/import", data={"file": (io.BytesIO(bad), "catalogue.xlsx")},
+                    content_type="multipart/form-data")
+    _where, html = _job_page(com, resp)
+    error = wait_job(com, html)["error"]
+    row = next(line for line in error.splitlines() if line.startswith("Row 3"))
+    assert not set(row) & set("（）；：「」"), row
+    assert row.startswith("Row 3 (Product list): "), row
+
+
 def test_only_a_failed_job_is_run_again(app, browser, db):
     app.config["EXPORT_INLINE_ROWS"] = 0
     b = browser("enterprise1")

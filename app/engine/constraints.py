@@ -53,7 +53,7 @@ def _message(record, names: tuple[str, ...], values: dict | None = None) -> str:
     if len(names) == 1:
         return _("「%(field)s」%(value)s 已存在", field=meta.fields[names[0]].label,
                  value=shown[0])
-    labels = _("、").join(f"「{meta.fields[n].label}」" for n in names)
+    labels = _("、").join(_("「%(field)s」", field=meta.fields[n].label) for n in names)
     return _("%(fields)s为 %(values)s 的%(type)s已存在", fields=labels,
              values=_("、").join(shown), type=meta.label)
 

@@ -329,7 +329,8 @@ def _signing_role(actor, t: Transition) -> str | None:
 
 def _inputs_text(t: Transition, ctx: Context) -> str | None:
     """What a transition asked for (退回原因, 证书编号 …) stands in its flow entry."""
-    parts = [f"{inp.label}：{present_value(ctx.inputs[inp.name])}" for inp in t.inputs
+    parts = [_("%(label)s：%(value)s", label=inp.label, value=present_value(ctx.inputs[inp.name]))
+             for inp in t.inputs
              if inp.widget != "file" and not inp.secret and ctx.inputs.get(inp.name)]
     return _("；").join(parts) or None
 
@@ -433,7 +434,8 @@ def fire_batch(session, model: type[Record], ids: list, name: str, actor: policy
         except (policy.Refused, changes.ValidationErrors) as e:
             msg = str(e.message) if isinstance(e, policy.Refused) else e.summary(
                 _error_labels(rec))
-            text = msg if title and title in msg else f"{_record_name(rec)}：{msg}"
+            text = msg if title and title in msg else _(
+                "%(label)s：%(value)s", label=_record_name(rec), value=msg)
             results.append(BatchResult(rid, False, text, title=title))
             continue
         with session.no_autoflush:

@@ -720,7 +720,8 @@ def import_job(ctx, resource: str) -> str:
                                    progress=ctx.progress)
     if not report.ok:
         lines = [_("第 %(row)s 行%(sheet)s：%(errors)s", row=p.row,
-                   sheet=f"（{p.sheet}）" if p.sheet else "", errors="；".join(p.errors))
+                   sheet=_("（%(sheet)s）", sheet=p.sheet) if p.sheet else "",
+                   errors=_("；").join(p.errors))
                  for p in report.rows[:200]]
         raise jobs.JobFailed("\n".join([_("导入失败，没有导入任何数据，请按行修改后重新导入"),
                                         *lines]))
