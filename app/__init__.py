@@ -255,6 +255,8 @@ def _template_helpers(app) -> None:
             chrome_cache[key] = html
         return html
 
+    # <html lang> and the tabs' language (workspace.js): zh-CN, en
+    app.jinja_env.globals["page_lang"] = lambda: str(get_locale() or "zh_CN").replace("_", "-")
     frame_cache: dict[tuple, str] = {}
 
     def cached_frame(part: str) -> Markup:

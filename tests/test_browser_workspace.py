@@ -196,6 +196,25 @@ def test_page_tabs_open_move_close_and_come_back(user):
     no_page_errors(user)
 
 
+def test_the_tabs_of_functions_speak_the_language_switched_to(user):
+    """Tabs opened in Chinese are titled in English once the user switches: a function's tab
+    by its name in the menu; 首页 too."""
+    cus = user("customs1")
+    page = cus.page
+    cus.goto("/")
+    open_function(page, "业务数据查询", "报关数据查询")
+    open_function(page, "异常状态登记", "报关单异常")
+    assert tabs(page) == ["首页", "报关数据查询", "报关单异常"]
+    cus.goto("/lang/en")
+    cus.goto("/")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert tabs(page) == ["Home", "Declaration data query", "Declaration exceptions"], tabs(page)
+    cus.goto("/lang/zh_CN")
+    cus.goto("/")
+    assert tabs(page) == ["首页", "报关数据查询", "报关单异常"], tabs(page)
+    no_page_errors(user)
+
+
 def test_closing_a_tab_with_unsaved_edits_asks_first(user):
     ent = user("enterprise1")
     page = ent.page

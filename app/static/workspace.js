@@ -61,7 +61,23 @@
     if (!$.isArray(state.tabs)) { state.tabs = []; }
     state.tabs = state.tabs.filter(function (tab) { return tab && tab.key && tab.key !== "/"; });
     state.tabs.unshift(home());
+    retitle();
   }
+  // A tab titled in another language (the user switched) takes its function's name from the
+  // menu, which speaks the page's language; a record's tab is titled again when it is opened.
+  function retitle() {
+    var now = lang();
+    state.tabs.forEach(function (tab, i) {
+      if (i === 0 || !tab.lang || tab.lang === now) { return; }
+      $("#sidebar a.menu-entry").each(function () {
+        if (keyOf(this.href) !== tab.key) { return true; }
+        tab.title = $.trim($(this).text());
+        tab.lang = now;
+        return false;
+      });
+    });
+  }
+  function lang() { return $(".workspace").data("lang") || ""; }
   function save() {
     if (!storeKey) { return; }
     try { window.localStorage.setItem(storeKey, JSON.stringify(state)); } catch (e) { /* private mode */ }
@@ -83,7 +99,7 @@
       i = state.tabs.length - 1;
       while (state.tabs.length > MAX_TABS) { state.tabs.splice(1, 1); i -= 1; }
     }
-    if (i > 0) { $.extend(state.tabs[i], { key: key, url: url, title: pageTitle() }); }
+    if (i > 0) { $.extend(state.tabs[i], { key: key, url: url, title: pageTitle(), lang: lang() }); }
     state.active = key;
     save();
   }
