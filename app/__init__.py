@@ -259,16 +259,19 @@ def _template_helpers(app) -> None:
     app.jinja_env.globals["page_lang"] = lambda: str(get_locale() or "zh_CN").replace("_", "-")
     frame_cache: dict[tuple, str] = {}
 
-    def cached_frame(part: str) -> Markup:
+    def cached_frame(part: str, toolkit: str = "bs3") -> Markup:
         """A part of engine/frame.html (style sheets, scripts, dialogs): it depends on the
-        language only, so it is rendered once per language; each response gets its own nonce."""
+        language and the toolkit of the page only (engine/page.html: Bootstrap 5; Flask-
+        AppBuilder's screens: its Bootstrap 3), so it is rendered once per language and toolkit;
+        each response gets its own nonce."""
         from app.headers import csp_nonce
 
-        key = (part, str(get_locale()))
+        key = (part, toolkit, str(get_locale()))
         html = frame_cache.get(key)
         if html is None:
             html = frame_cache[key] = render_template(
-                "engine/frame.html", part=part, nonce=FRAME_NONCE, appbuilder=app.appbuilder)
+                "engine/frame.html", part=part, toolkit=toolkit, nonce=FRAME_NONCE,
+                appbuilder=app.appbuilder)
         return Markup(html.replace(FRAME_NONCE, csp_nonce()))
 
     def cached_navbar():

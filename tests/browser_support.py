@@ -173,7 +173,7 @@ class UserPage:
         dlg.wait_for(state="visible")
         self.page.wait_for_function(
             "() => ['in', 'show'].some(c => document.getElementById('ui-dialog')"
-            ".classList.contains(c))")  # Bootstrap 3 (the product), 4 (the console)
+            ".classList.contains(c))")  # Bootstrap 3 (its own screens), 4 (the console), 5
         message = dlg.locator(".ui-message").inner_text().strip()
         self.dialogs.append(message)
         dlg.locator(".js-ui-ok" if ok else ".js-ui-cancel").click()

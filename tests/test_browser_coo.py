@@ -45,7 +45,7 @@ def menu(tab, entry, group="享惠受阻协调申请"):
 def dialog(tab, name: str, field: str, value: str):
     page = tab.page
     page.click(f"button[data-transition={name}]")
-    page.wait_for_selector(f"#dlg-{name}.in")
+    page.wait_for_selector(f"#dlg-{name}.show")
     page.fill(f"#dlg-{name} [name={field}]", value)
     with page.expect_navigation():
         page.click(f"#dlg-{name} button[type=submit]")

@@ -138,7 +138,7 @@ def check_row_and_open(page, seq_no: str, button: str):
 def decide(rev, name: str, opinion: str):
     page = rev.page
     page.click(f"button[data-transition={name}]")
-    page.wait_for_selector(f"#dlg-{name}.in")
+    page.wait_for_selector(f"#dlg-{name}.show")
     page.fill(f"#dlg-{name} textarea[name=opinion]", opinion)
     with page.expect_navigation():
         page.click(f"#dlg-{name} button[type=submit]")

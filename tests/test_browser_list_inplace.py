@@ -43,7 +43,7 @@ def test_paging_sorting_and_search_swap_the_list_in_place(user, live):
     page.wait_for_selector(".record-list thead th a i.fa")
     assert _same_page(page)
     # 查询 in place: by the status of the first row
-    state = page.locator(".record-list tbody tr.js-row .label").first.inner_text().strip()
+    state = page.locator(".record-list tbody tr.js-row .badge").first.inner_text().strip()
     page.select_option(".search-form select[name=status]", label=state)
     with page.expect_navigation():
         page.click(".search-form button[type=submit]")
@@ -52,7 +52,7 @@ def test_paging_sorting_and_search_swap_the_list_in_place(user, live):
     filtered = int(re.search(r"共 ([\d,]+) 条", page.locator(".pager").inner_text())
                    .group(1).replace(",", ""))
     assert 0 < filtered < total
-    states = {t.strip() for t in page.locator(".record-list tbody tr.js-row .label")
+    states = {t.strip() for t in page.locator(".record-list tbody tr.js-row .badge")
               .all_inner_texts()}
     assert states == {state}, states
     tab.shot("list-inplace-search", full_page=False)

@@ -164,7 +164,7 @@ def open_dialog(tab, name):
     dialog = page.locator(f"#dlg-{name}")
     dialog.wait_for(state="visible")
     page.wait_for_function(                    # the fade-in is over: the dialog can be typed in
-        "id => document.getElementById(id).classList.contains('in')", arg=f"dlg-{name}")
+        "id => document.getElementById(id).classList.contains('show')", arg=f"dlg-{name}")
     return dialog
 
 

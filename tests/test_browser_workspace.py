@@ -115,7 +115,7 @@ def test_a_list_step_that_asks_for_values_opens_the_record_with_its_dialog(user)
         ["请选择", "处理中"]
     dialog.locator("select[name=input-new_status]").select_option(label="处理中")
     page.wait_for_function("() => document.getElementById('dlg-change_status')"
-                           ".classList.contains('in')")
+                           ".classList.contains('show')")
     with page.expect_navigation():
         dialog.locator("button[type=submit]").click()
     assert "处理状态已变更" in ent.flash()
@@ -205,14 +205,26 @@ def test_the_tabs_of_functions_speak_the_language_switched_to(user):
     open_function(page, "业务数据查询", "报关数据查询")
     open_function(page, "异常状态登记", "报关单异常")
     assert tabs(page) == ["首页", "报关数据查询", "报关单异常"]
-    cus.goto("/lang/en")
-    cus.goto("/")
+    # the top bar's language menu, on a page of the product (Bootstrap 5) …
+    top_menu(page, 0, "English")
     assert page.evaluate("document.documentElement.lang") == "en"
     assert tabs(page) == ["Home", "Declaration data query", "Declaration exceptions"], tabs(page)
-    cus.goto("/lang/zh_CN")
+    # … and on one of Flask-AppBuilder's own screens (Bootstrap 3): the user's Profile
+    top_menu(page, 1, "Profile")
+    assert page.evaluate("document.documentElement.className") == "toolkit-bs3"
+    top_menu(page, 0, "中文")
     cus.goto("/")
     assert tabs(page) == ["首页", "报关数据查询", "报关单异常"], tabs(page)
     no_page_errors(user)
+
+
+def top_menu(page, n: int, item: str) -> None:
+    """Open the top bar's n-th drop-down (0: language, 1: the user's) and follow ``item``."""
+    page.locator(".top-menu > li.dropdown > .dropdown-toggle").nth(n).click()
+    link = page.locator(".top-menu .dropdown-menu a", has_text=item)
+    link.wait_for(state="visible")
+    with page.expect_navigation():
+        link.click()
 
 
 def test_closing_a_tab_with_unsaved_edits_asks_first(user):
@@ -234,7 +246,7 @@ def test_closing_a_tab_with_unsaved_edits_asks_first(user):
     page.click("#page-tabs .page-tab.active .tab-close")
     confirm.wait_for(state="visible")
     page.wait_for_function("() => document.getElementById('ui-dialog')"
-                           ".classList.contains('in')")
+                           ".classList.contains('show')")
     with page.expect_navigation():
         confirm.locator(".js-ui-ok").click()
     assert new_tab not in tabs(page) and active_tab(page) == "报关单异常"

@@ -346,7 +346,7 @@ def test_the_review_list_has_the_manuals_query_fields_and_buttons(browser, db):
     for label in ("申报单号", "提运单号", "进出口标志", "审核状态", "申报地海关", "境内收发货人",
                   "最近操作时间", "制单人", "申报方式", "系统编号", "统一编号", "海关编号", "申报状态",
                   "企业类别"):
-        assert f'<label class="control-label">{label}</label>' in html, label
+        assert f'<label class="form-label">{label}</label>' in html, label
     for button in ("可视化审核", "普通审核", "状态筛选", "打印", "发送"):
         assert re.search(rf">\s*(<i [^>]*></i>\s*)?{button}\s*<", html), button
     assert 'data-suffix="/visual_review"' in html

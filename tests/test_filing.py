@@ -28,7 +28,7 @@ def test_basic_data_come_from_the_company_and_are_grey(browser):
     assert "西安长安医疗设备进出口有限公司" in html
     assert not re.search(r'<input[^>]*\sname="uscc"', html)
     # 查询注册状态 cannot be clicked before the data were submitted
-    assert re.search(r'class="btn btn-default disabled"[^>]*>查询注册状态', html)
+    assert re.search(r'class="btn btn-outline-secondary disabled"[^>]*>查询注册状态', html)
 
 
 def test_declare_requires_the_yellow_fields(browser, db):

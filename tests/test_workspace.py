@@ -43,3 +43,26 @@ def test_the_collapsed_menu_is_rendered_collapsed(browser):
     b.client.set_cookie("sidebar", "collapsed")
     html = b.get("/").get_data(as_text=True)
     assert 'class="workspace sidebar-collapsed"' in html
+
+
+def test_the_products_pages_are_on_bootstrap_5_and_flask_appbuilders_screens_keep_theirs(app, browser):
+    """The product's pages (lists, forms, statistics …) load Bootstrap 5 from the app's own
+    static/vendor, and none of Bootstrap 3's files; Flask-AppBuilder's screens (users, login),
+    written for its Bootstrap 3, keep that one. The top bar and the 功能栏 are the same on both."""
+    admin, ent = browser("admin"), browser("enterprise1")
+    bs5 = "/assets/vendor/bootstrap/bootstrap.min.css"
+    bs3 = "/static/appbuilder/css/bootstrap.min.css"
+    for path in ("/", "/cd_declaration/", "/cd_declaration/new?kind=E_DEC", "/jobs/",
+                 "/cd_declaration_exception/stats/", "/cd_declaration/1/history?tab=flow"):
+        html = ent.get(path).get_data(as_text=True)
+        assert bs5 in html and "vendor/bootstrap/bootstrap.bundle.min.js" in html, path
+        assert bs3 not in html and "appbuilder/js/bootstrap.min.js" not in html, path
+        assert 'class="toolkit-bs5"' in html and 'class="navbar top-bar"' in html, path
+    users = admin.get("/users/list/").get_data(as_text=True)
+    assert bs3 in users and bs5 not in users and 'class="toolkit-bs3"' in users
+    assert 'class="navbar top-bar"' in users and 'id="sidebar"' in users
+    login = app.test_client().get("/login/").get_data(as_text=True)
+    assert bs3 in login and bs5 not in login
+    # the served file is the one the licence and version notes describe
+    resp = admin.get(bs5)
+    assert resp.status_code == 200 and b"Bootstrap  v5.3.9" in resp.get_data()[:200]

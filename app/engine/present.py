@@ -19,6 +19,18 @@ from .fields import FieldSpec
 from .i18n import gettext as _
 
 
+# The styles a declaration names (a state's badge, a button: Bootstrap's contextual names, with
+# "default" the plain one) as the classes of the product pages' Bootstrap 5.
+def badge_class(style: str) -> str:
+    """A state's badge: 暂存 grey, 待审核 blue, 退回 red …"""
+    return f"badge text-bg-{'secondary' if style in ('default', '', None) else style}"
+
+
+def button_class(style: str) -> str:
+    """A declared button (a transition, a screen's button)."""
+    return "btn btn-outline-secondary" if style in ("default", "", None) else f"btn btn-{style}"
+
+
 def same(a, b) -> bool:
     """Equal as stored values (2 and Decimal("2.000") are the same number)."""
     if isinstance(a, decimal.Decimal) or isinstance(b, decimal.Decimal):
@@ -186,7 +198,7 @@ def list_rows(session, model, records, columns, *, first_no: int | None, link_ba
                              f'href="{html.escape(href)}">{value}</a></td>')
             elif c == "status":
                 style = wf.state_style(r.status) if wf else "default"
-                parts.append(f'<td class="txt"><span class="label label-{style}">{value}</span>'
+                parts.append(f'<td class="txt"><span class="{badge_class(style)}">{value}</span>'
                              "</td>")
             elif c in numeric:
                 parts.append(f'<td class="num">{value}</td>')

@@ -45,7 +45,7 @@
       var $g = $(this), $in = $g.find("input, textarea, select").not("[type=hidden]").first();
       $g.removeClass("has-error").children(".js-required-error").remove();
       if (!$in.length || !$g.children("label").find(".req").length || $.trim($in.val())) { return; }
-      $g.addClass("has-error").append($('<span class="help-block field-error js-required-error"></span>')
+      $g.addClass("has-error").append($('<div class="form-text field-error js-required-error"></div>')
         .text(t("required", "此项为必填项")));
       $missing = $missing.add($in);
     });
@@ -127,7 +127,7 @@
     var required = $dlg.find("label .req").length;
     if (required && !$.trim($op.val())) {
       $op.closest(".form-group").addClass("has-error").children(".js-required-error").remove();
-      $op.closest(".form-group").append($('<span class="help-block field-error js-required-error"></span>')
+      $op.closest(".form-group").append($('<div class="form-text field-error js-required-error"></div>')
         .text(t("required", "此项为必填项")));
       $op.focus();
       return;
@@ -376,7 +376,7 @@
       var msgs = (errors || {})[path] || [];
       $box.toggleClass("has-error", msgs.length > 0);
       $.each(msgs, function (_i, m) {
-        $box.append($('<span class="help-block field-error js-live-error"></span>').text(m));
+        $box.append($('<div class="form-text field-error js-live-error"></div>').text(m));
       });
     });
   }

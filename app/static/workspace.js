@@ -226,7 +226,7 @@
       if (e.key === "ArrowLeft") { e.preventDefault(); go(i - 1); return; }
       if (e.key === "ArrowRight") { e.preventDefault(); go(i + 1); return; }
     }
-    if (e.key === "?" && !e.ctrlKey && !e.altKey && !typing(e.target) && !$(".modal.in").length) {
+    if (e.key === "?" && !e.ctrlKey && !e.altKey && !typing(e.target) && !$(".modal.in, .modal.show").length) {
       e.preventDefault(); $("#workspace-keys").modal("show");
     }
   });
