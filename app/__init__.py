@@ -57,7 +57,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from views.home import HomeView
 
     appbuilder = AppBuilder(security_manager_class=SecurityManager, indexview=HomeView,
-                            base_template="engine/layout.html")
+                            base_template="engine/fab_layout.html")
     with app.app_context():
         db.init_app(app)
         _sqlite_pragmas(app)
@@ -261,8 +261,8 @@ def _template_helpers(app) -> None:
 
     def cached_frame(part: str, toolkit: str = "bs3") -> Markup:
         """A part of engine/frame.html (style sheets, scripts, dialogs): it depends on the
-        language and the toolkit of the page only (engine/page.html: Bootstrap 5; Flask-
-        AppBuilder's screens: its Bootstrap 3), so it is rendered once per language and toolkit;
+        language and the toolkit of the page only (the product's pages: Bootstrap 5; Flask-
+        AppBuilder's screens, engine/fab_layout.html: its Bootstrap 3), so it is rendered once per language and toolkit;
         each response gets its own nonce."""
         from app.headers import csp_nonce
 
