@@ -33,6 +33,8 @@ POLICY_HINT = _l("至少 10 位，不能包含用户名，不能是常见密码"
 
 
 class AuthDBView(FabAuthDBView):
+    login_template = "engine/login.html"  # on the product's toolkit: the first page anyone sees
+
     @expose("/login/", methods=["GET", "POST"])
     @no_cache
     def login(self):

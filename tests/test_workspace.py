@@ -46,9 +46,10 @@ def test_the_collapsed_menu_is_rendered_collapsed(browser):
 
 
 def test_the_products_pages_are_on_bootstrap_5_and_flask_appbuilders_screens_keep_theirs(app, browser):
-    """The product's pages (lists, forms, statistics …) load Bootstrap 5 from the app's own
-    static/vendor, and none of Bootstrap 3's files; Flask-AppBuilder's screens (users, login),
-    written for its Bootstrap 3, keep that one. The top bar and the 功能栏 are the same on both."""
+    """The product's pages (lists, forms, statistics …) and 登录 load Bootstrap 5 from the app's
+    own static/vendor, and none of Bootstrap 3's files; Flask-AppBuilder's screens (users,
+    profile), written for its Bootstrap 3, keep that one. The top bar and the 功能栏 are the same
+    on both."""
     admin, ent = browser("admin"), browser("enterprise1")
     bs5 = "/assets/vendor/bootstrap/bootstrap.min.css"
     bs3 = "/static/appbuilder/css/bootstrap.min.css"
@@ -61,8 +62,9 @@ def test_the_products_pages_are_on_bootstrap_5_and_flask_appbuilders_screens_kee
     users = admin.get("/users/list/").get_data(as_text=True)
     assert bs3 in users and bs5 not in users and 'class="toolkit-bs3"' in users
     assert 'class="navbar top-bar"' in users and 'id="sidebar"' in users
+    assert bs3 in admin.get("/users/userinfo/").get_data(as_text=True)
     login = app.test_client().get("/login/").get_data(as_text=True)
-    assert bs3 in login and bs5 not in login
+    assert bs5 in login and bs3 not in login and 'class="card login-card' in login
     # the served file is the one the licence and version notes describe
     resp = admin.get(bs5)
     assert resp.status_code == 200 and b"Bootstrap  v5.3.9" in resp.get_data()[:200]
