@@ -123,6 +123,24 @@ def test_a_list_step_that_asks_for_values_opens_the_record_with_its_dialog(user)
     no_page_errors(user)
 
 
+def test_a_wide_grid_of_lines_keeps_its_boxes_usable_at_1280(user):
+    """报关单 商品信息 has 25 columns: at 1,280 px every box of a line stays wide enough to type in
+    (it was squeezed to a few pixels beside the 申报要素 text), the grid scrolls sideways inside
+    its own box, and the page itself does not scroll sideways."""
+    ent = user("enterprise1")
+    page = ent.page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    ent.goto("/cd_declaration/1")
+    widths = page.eval_on_selector_all(
+        ".child-table[data-path=goods] tr.child-row td input.form-control:not([type=hidden])",
+        "els => els.map(e => e.getBoundingClientRect().width)")
+    assert widths and min(widths) >= 60, widths
+    assert page.eval_on_selector(".child-table[data-path=goods]",
+                                 "g => g.scrollWidth > g.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    no_page_errors(user)
+
+
 def tabs(page) -> list[str]:
     return [t.strip() for t in page.locator("#page-tabs .page-tab > a").all_inner_texts()]
 
