@@ -187,8 +187,7 @@ def init_admin(app, db) -> Admin:
     add_generated_views(admin, db)  # every record type and every code list
     # Every console form (create, edit, delete, bulk action) derives from SecureForm and checks
     # its own CSRF token; the app-wide check would demand a second one under the same name.
-    from app import csrf
-
+    csrf = app.extensions["csrf"]
     for view in admin._views:
         csrf.exempt(view.blueprint)
     return admin

@@ -43,7 +43,7 @@ def stored(live, pk):
             d = db.session.get(CdDeclaration, pk)
             return {"status": d.status, "bill_no": d.bill_no, "pre_entry_no": d.pre_entry_no,
                     "goods": [(g.code_ts, g.g_name, g.g_qty, g.qty1, g.qty2, g.decl_total,
-                               g.unit1, g.unit2) for g in d.goods]}
+                               g.unit1, g.unit2, g.g_model) for g in d.goods]}
         finally:
             db.session.remove()
 
@@ -104,6 +104,7 @@ def type_goods(ent):
         ent.enter_to(f"goods-{i}-goods_state")      # 新 by default
         ent.enter_to(f"goods-{i}-g_model")
         kb.type(model)
+        assert page.input_value(f"[name='goods-{i}-g_model']") == model
         ent.enter_to(f"goods-{i}-g_qty")
         kb.type(qty)
         ent.enter_to(f"goods-{i}-g_unit")
@@ -163,7 +164,8 @@ def test_declaration_review_journey(user, live):
     assert [g[0] for g in s["goods"]] == [g[1] for g in GOODS]
     assert [g[1] for g in s["goods"]] == ["数控卧式车床", "其他机床用零件、附件",
                                           "其他齿轮及齿轮传动装置"]  # filled by the pick
-    assert [g[6:] for g in s["goods"]] == [("001", "035"), ("035", None), ("035", None)]
+    assert [g[6:8] for g in s["goods"]] == [("001", "035"), ("035", None), ("035", None)]
+    assert [g[8] for g in s["goods"]] == [g[2] for g in GOODS]   # 规格型号 as typed
     seq_no = page.locator(".page-title small").inner_text().strip()
     ent.submit("button[data-transition=submit]")
     assert "已提交审核" in ent.flash(), ent.flash()
