@@ -190,7 +190,7 @@ def test_stale_edit_is_refused_not_overwritten(browser, db):
 def test_commerce_approves_and_the_licence_number_is_issued(browser, db):
     ent, com = browser("enterprise1"), browser("commerce1")
     status, html = com.text("/me_licence_application/2")
-    assert status == 200 and "审批通过" in html and 'data-target="#dlg-approve"' in html
+    assert status == 200 and "审批通过" in html and 'data-bs-target="#dlg-approve"' in html
     resp = com.post("/me_licence_application/2/do/approve", data={"opinion": "同意"})
     assert resp.status_code == 302
     app = get(db, LicenceApplication, 2)
