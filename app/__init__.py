@@ -260,11 +260,11 @@ def _template_helpers(app) -> None:
     app.jinja_env.globals["page_lang"] = lambda: str(get_locale() or "zh_CN").replace("_", "-")
     frame_cache: dict[tuple, str] = {}
 
-    def cached_frame(part: str, toolkit: str = "bs3") -> Markup:
+    def cached_frame(part: str, toolkit: str = "bs5") -> Markup:
         """A part of engine/frame.html (style sheets, scripts, dialogs): it depends on the
-        language and the toolkit of the page only (the product's pages: Bootstrap 5; Flask-
-        AppBuilder's screens, engine/fab_layout.html: its Bootstrap 3), so it is rendered once per language and toolkit;
-        each response gets its own nonce."""
+        language and the page's toolkit only (the product's pages: Bootstrap 5; Flask-
+        AppBuilder's screens, engine/fab_layout.html: its Bootstrap 3), so it is rendered once
+        per language and toolkit; each response gets its own nonce."""
         from app.headers import csp_nonce
 
         key = (part, toolkit, str(get_locale()))
