@@ -231,7 +231,7 @@ class RecordApi(ModelRestApi):
         query = listing.Query(filters=filters, sort=order_col, desc=desc,
                               after=str(after) if after else None, page=None, size=size)
         page, errors = listing.page(session, self.model, actor, query, searches,
-                                    columns=columns)
+                                    columns=columns, counted=False)
         if errors:
             return _error(400, "; ".join(errors))
         body = {"ids": [r.id for r in page.rows],

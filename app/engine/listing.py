@@ -275,14 +275,16 @@ def _order(col, idc, desc: bool):
 
 
 def page(session, model, actor, query: Query, searches: list[Search], *, where=None,
-         options=(), rules=None, columns=None) -> tuple[Page, list[str]]:
+         options=(), rules=None, columns=None, counted=True) -> tuple[Page, list[str]]:
     """One page of the list: ``columns`` (default the record type's list columns) are the ones
-    the user sees, and the only ones it may be sorted by."""
+    the user sees, and the only ones it may be sorted by.  ``counted`` (the screens' 共 N 条)
+    adds the selection's bounded count — a statement of its own, unless the first page already
+    holds the whole selection; the REST list asks for none (its ``count`` is on request)."""
     crits, joins, errors = criteria(model, searches, query.filters)
     q = base_select(model, actor, where=where, rules=rules).where(*crits)
     q, idc = _gram_join(session, q, model, joins)
     limit = WORD_COUNT_LIMIT if joins else COUNT_LIMIT
-    total = bounded_count(session, q, limit)
+    selection = q
     allowed = sortable(model, columns if columns is not None else model.meta().list_columns)
     sort = query.sort if query.sort in allowed else model.meta().order_by.lstrip("-")
     col = idc if sort == "id" else getattr(model, sort)
@@ -307,6 +309,12 @@ def page(session, model, actor, query: Query, searches: list[Search], *, where=N
     rows = list(session.scalars(q))
     more = len(rows) > query.size
     rows = rows[:query.size]
+    if not counted:
+        total = None
+    elif not cursor and not backwards and not more:
+        total = len(rows)  # the first page is the whole selection (an exact search, mostly)
+    else:
+        total = bounded_count(session, selection, limit)
     if backwards:
         rows.reverse()
 
@@ -332,8 +340,8 @@ def page(session, model, actor, query: Query, searches: list[Search], *, where=N
         prev_cursor=encode_cursor(key(rows[0])) if rows and has_prev else None,
         number=number,
         size=query.size,
-        total=min(total, limit),
-        more_than=total > limit,
+        total=None if total is None else min(total, limit),
+        more_than=total is not None and total > limit,
     ), errors
 
 
