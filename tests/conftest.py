@@ -17,6 +17,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from .url_rule_cache import install as _cache_url_builders
+
+_cache_url_builders()
+
 PASSWORD = "Demo@12345"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
