@@ -317,3 +317,34 @@ def test_history_shows_flow_and_field_changes(browser, db):
     assert status == 200 and "经办人" in html and "王建国" in html and "赵六" in html
     status, html = b.text(f"/me_licence_application/{pk}/history?tab=flow")
     assert "新增" in html or "暂存" in html
+
+
+def test_the_form_reads_the_flow_once_for_its_status_and_opinion_buttons(browser, app):
+    from sqlalchemy import event
+
+    ent, com = browser("enterprise1"), browser("commerce1")
+    pk = new_draft(ent)
+    opinions = f'href="/me_licence_application/{pk}/history?tab=opinions"'
+    flow = f'href="/me_licence_application/{pk}/history?tab=flow"'
+    with app.app_context():
+        from app import db as _db
+
+        engine = _db.engine
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        html = ent.get(f"/me_licence_application/{pk}").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert len([s for s in statements if "FROM flow_entry" in s]) == 1, statements
+    # a new draft: no flow to show beyond its creation, no opinions
+    assert flow not in html and opinions not in html
+    add_goods(ent, pk)
+    ent.post(f"/me_licence_application/{pk}/do/declare")
+    com.post(f"/me_licence_application/{pk}/do/return", data={"opinion": "请补充合同"})
+    html = ent.get(f"/me_licence_application/{pk}").get_data(as_text=True)
+    assert flow in html and opinions in html

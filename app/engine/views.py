@@ -212,9 +212,10 @@ class RecordView(BaseView):
                 getattr(rmodel, rel.fk) == record.id, policy.scope(rmodel, actor))
                 .order_by(rmodel.id)).all()
             related.append((rel, rmodel, rows))
+        flow = history.flow_of(session, record) if record.id is not None else []
         submitted = record.id is not None and self.meta.workflow is not None and \
-            record.status != self.meta.workflow.initial or (
-                record.id is not None and self._has_flow(record))
+            record.status != self.meta.workflow.initial or \
+            any(e.transition != "create" for e in flow)
         pending = change_requests.pending(session, record)
         change_rows = change_requests.rows(session, record, pending) if pending else []
         record_jobs = [jobs.snapshot(current_app, j) for j in jobs.latest_for(
@@ -226,14 +227,8 @@ class RecordView(BaseView):
             pending_change=pending, change_rows=change_rows, open_dialog=open_dialog,
             dialog_errors=dialog_errors or {}, dialog_values=dialog_values or {},
             can_create=wf_mod.creation_refusal(session, self.model, actor) is None,
-            has_opinions=record.id is not None and self._has_opinions(record),
+            has_opinions=any(e.opinion for e in flow),
         ), status
-
-    def _has_flow(self, record) -> bool:
-        return any(e.transition != "create" for e in history.flow_of(db_session(), record))
-
-    def _has_opinions(self, record) -> bool:
-        return any(e.opinion for e in history.flow_of(db_session(), record))
 
     @expose("/new")
     @engine_route
