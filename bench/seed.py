@@ -84,7 +84,17 @@ def _drop_database(url: str) -> None:
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
         return
-    # PostgreSQL: drop every table of the schema (the database itself must exist).
+    # PostgreSQL: drop every table of the schema; a database the server lacks is created first
+    # (through the server's maintenance database), so a fresh machine needs no manual step.
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as c:
+        if not c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                        {"n": target.database}):
+            c.execute(text(f'CREATE DATABASE "{target.database}"'))
+    server.dispose()
     eng = create_engine(url)
     with eng.begin() as c:
         c.execute(text("DROP SCHEMA public CASCADE"))
