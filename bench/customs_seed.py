@@ -13,7 +13,7 @@
    ``executemany`` in chunks, explicit ids; on SQLite journal_mode=OFF during the load.
 3. The n-gram contains index of 商品名称 (``text_gram``) with the engine's ``textindex.grams``,
    gram by gram in record order.
-4. Number counters past every number used; ANALYZE; a ``bench_customs_meta`` row with N.
+4. Number counters past every number used; VACUUM (PostgreSQL) and ANALYZE; a ``bench_customs_meta`` row with N.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def generate(gen: Generator, i: int, pk: int, goods_pk: int):
 
 
 def build(url: str, rows: int, seed: int = 20261205) -> dict:
-    from bench.seed import _drop_database, is_sqlite
+    from bench.seed import _drop_database, is_sqlite, settle
 
     t0 = time.perf_counter()
     _drop_database(url)
@@ -306,9 +306,8 @@ def build(url: str, rows: int, seed: int = 20261205) -> dict:
                                   f"(SELECT max(id) FROM {t}))"))
             conn.commit()
         t3 = time.perf_counter()
-        conn.execute(text("ANALYZE"))
-        conn.commit()
-        log(f"ANALYZE ({time.perf_counter() - t3:.1f}s)")
+        done = settle(conn)
+        log(f"{done} ({time.perf_counter() - t3:.1f}s)")
         conn.execute(text("CREATE TABLE IF NOT EXISTS bench_customs_meta (id INTEGER PRIMARY "
                           "KEY, rows INTEGER NOT NULL, first_id INTEGER NOT NULL, "
                           "seeded_at VARCHAR(30) NOT NULL)"))
