@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 HEAD = {
     "agent_mobile": "13809181234",
@@ -114,3 +114,22 @@ def numbered_messages(xml: str, prefix: str, n: int):
         one = re.sub(r"<EntryId>[^<]*</EntryId>", f"<EntryId>90012026{seq[-10:]}</EntryId>", one)
         out.append((seq, one.encode("utf-8")))
     return out
+
+
+def sql_statements(app, request):
+    """The SQL statements that ``request()`` (a test-client call) sends, and its response."""
+    with app.app_context():
+        from app import db
+
+        engine = db.engine
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        resp = request()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    return statements, resp

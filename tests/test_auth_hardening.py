@@ -21,6 +21,7 @@ from app.throttle import LoginThrottle
 from models.base import AppUser
 
 from .conftest import CSRF_RE, PASSWORD, Browser
+from .helpers import sql_statements
 
 LOCKED_ZH = "登录失败次数过多，账号已锁定，请 15 分钟后再试"
 
@@ -373,24 +374,10 @@ def test_a_password_set_by_an_administrator_ends_the_users_tokens(app, api, db):
 def test_signing_out_does_not_cost_a_page_request_more_sql(browser, app):
     """A page request reads the security stamp and nothing else of the user (the epoch is
     compared with the cached user)."""
-    from sqlalchemy import event
-
     b = browser("enterprise1")
     b.get("/me_licence_application/")
-    with app.app_context():
-        from app import db
-
-        engine = db.engine
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert b.get("/me_licence_application/").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    statements, resp = sql_statements(app, lambda: b.get("/me_licence_application/"))
+    assert resp.status_code == 200
     assert sum("security_stamp" in s for s in statements) == 1, statements
     assert not any("FROM ab_user" in s for s in statements), statements
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.engine.history import FlowEntry
 from models.me_licence import LicenceApplication, LicenceGoods
 
-from .helpers import GOODS, HEAD, add_goods, flashes, get, new_draft
+from .helpers import GOODS, HEAD, add_goods, flashes, get, new_draft, sql_statements
 
 
 def test_new_form_starts_in_agent_mobile_with_defaults_and_grey_numbers(browser):
@@ -320,26 +320,12 @@ def test_history_shows_flow_and_field_changes(browser, db):
 
 
 def test_the_form_reads_the_flow_once_for_its_status_and_opinion_buttons(browser, app):
-    from sqlalchemy import event
-
     ent, com = browser("enterprise1"), browser("commerce1")
     pk = new_draft(ent)
     opinions = f'href="/me_licence_application/{pk}/history?tab=opinions"'
     flow = f'href="/me_licence_application/{pk}/history?tab=flow"'
-    with app.app_context():
-        from app import db as _db
-
-        engine = _db.engine
-    statements = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        html = ent.get(f"/me_licence_application/{pk}").get_data(as_text=True)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    statements, resp = sql_statements(app, lambda: ent.get(f"/me_licence_application/{pk}"))
+    html = resp.get_data(as_text=True)
     assert len([s for s in statements if "FROM flow_entry" in s]) == 1, statements
     # a new draft: no flow to show beyond its creation, no opinions
     assert flow not in html and opinions not in html

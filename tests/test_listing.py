@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event
-
 from models.me_licence import LicenceApplication
 
-from .helpers import get, new_draft
+from .helpers import get, new_draft, sql_statements
 
 ROW = re.compile(r'<tr data-id="(\d+)" class="js-row">')
 
@@ -72,30 +70,11 @@ def test_sort_by_a_column(browser):
     assert ids(html) == [1, 5, 2, 4, 3]
 
 
-def _statements(app, request):
-    """The SQL statements that ``request()`` sends, and its response."""
-    with app.app_context():
-        from app import db
-
-        engine = db.engine
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        resp = request()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return statements, resp
-
-
 def test_a_list_request_issues_few_sql_statements_and_a_bounded_count(browser, app):
     app.config["LIST_PAGE_SIZE"] = 2  # enterprise1's 5 applications fill more than a page
     b = browser("enterprise1")
     b.get("/me_licence_application/")  # warm the code-list cache
-    statements, resp = _statements(app, lambda: b.get("/me_licence_application/"))
+    statements, resp = sql_statements(app, lambda: b.get("/me_licence_application/"))
     assert resp.status_code == 200
     assert "共 5 条" in resp.get_data(as_text=True)
     assert len(statements) <= 7, statements
@@ -111,14 +90,14 @@ def test_a_first_page_holding_the_whole_selection_is_not_counted_again(browser, 
     b = browser("enterprise1")
     b.get("/me_licence_application/")  # warm the code-list cache
     # all 5 of enterprise1's applications fit on the first page: their number is known
-    statements, resp = _statements(app, lambda: b.get("/me_licence_application/"))
+    statements, resp = sql_statements(app, lambda: b.get("/me_licence_application/"))
     assert "共 5 条" in resp.get_data(as_text=True)
     assert not [s for s in statements if "count(" in s.lower()], statements
     # an exact search finds one
     client = api("enterprise1")
     number = next(r["application_no"] for r in client.get(
         "/api/v1/me_licence_application/").json["result"] if r["application_no"])
-    statements, resp = _statements(app, lambda: b.get(
+    statements, resp = sql_statements(app, lambda: b.get(
         "/me_licence_application/?_searched=1&application_no=" + number))
     html = resp.get_data(as_text=True)
     assert "共 1 条" in html and len(ids(html)) == 1
@@ -127,11 +106,11 @@ def test_a_first_page_holding_the_whole_selection_is_not_counted_again(browser, 
     app.config["LIST_PAGE_SIZE"] = 2
     first = b.get("/me_licence_application/").get_data(as_text=True)
     nxt = re.search(r'href="([^"]*_after=[^"]*)"', first).group(1).replace("&amp;", "&")
-    statements, resp = _statements(app, lambda: b.get(nxt))
+    statements, resp = sql_statements(app, lambda: b.get(nxt))
     assert "共 5 条" in resp.get_data(as_text=True)
     assert len([s for s in statements if "count(" in s.lower()]) == 1, statements
     # the REST list answers no count unless asked (count=1)
-    statements, resp = _statements(app, lambda: client.get("/api/v1/me_licence_application/"))
+    statements, resp = sql_statements(app, lambda: client.get("/api/v1/me_licence_application/"))
     assert resp.status_code == 200 and "count" not in resp.json
     assert not [s for s in statements if "count(" in s.lower()], statements
     resp = client.get("/api/v1/me_licence_application/?count=1")
