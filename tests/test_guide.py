@@ -36,7 +36,7 @@ def copy_project(dest) -> str:
         else:
             shutil.copy(src, dest)
     os.makedirs(os.path.join(dest, "tests"))
-    for name in ("__init__.py", "conftest.py"):
+    for name in ("__init__.py", "conftest.py", "url_rule_cache.py"):
         shutil.copy(os.path.join(ROOT, "tests", name), os.path.join(dest, "tests", name))
     return dest
 
