@@ -83,9 +83,9 @@ def settle(conn) -> str:
     index-only scan (a list page, its bounded count) visits the table rows too, which made a
     load test right after seeding run at half the throughput.  Returns what it ran."""
     if conn.engine.dialect.name == "postgresql":
-        conn.commit()
-        auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-        auto.execute(text("VACUUM (ANALYZE)"))
+        conn.commit()  # VACUUM runs outside a transaction: on a connection of its own
+        with conn.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as auto:
+            auto.execute(text("VACUUM (ANALYZE)"))
         return "VACUUM (ANALYZE)"
     conn.execute(text("ANALYZE"))
     conn.commit()
