@@ -225,7 +225,7 @@ def _template_helpers(app) -> None:
     from flask_babel import get_locale
     from markupsafe import Markup
 
-    from app.engine import attachments, i18n, policy, present
+    from app.engine import attachments, i18n, policy, present, search_form
     from app.engine.policy import ROLE_LABELS
     from app.security import permissions_version
 
@@ -234,6 +234,7 @@ def _template_helpers(app) -> None:
         gettext=i18n.gettext, ngettext=i18n.ngettext,
         pgettext=i18n.pgettext, npgettext=i18n.npgettext, newstyle=True,
     )
+    app.jinja_env.globals.update(_=i18n.template_gettext, gettext=i18n.template_gettext)
     _memo_url_for(app)
     chrome_cache: dict[tuple, Markup] = {}
 
@@ -302,6 +303,7 @@ def _template_helpers(app) -> None:
         return {
             "present": present,
             "present_size": attachments.human_size,
+            "search_fields": search_form.fields_html,
             "role_label": lambda r: ROLE_LABELS.get(r, r),
             "cached_frame": cached_frame,
             "cached_navbar": cached_navbar,

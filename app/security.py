@@ -48,6 +48,7 @@ from models.base import Organisation, SecurityStamp
 
 _PERMS_TTL = 60.0  # only where no stamp was read (requests without a signed-in user)
 _USERS_MAX = 10_000
+_STAMP_QUERY = select(SecurityStamp.version).where(SecurityStamp.id == 1)
 _perm_lock = threading.Lock()
 _perm_version = [0]
 
@@ -217,7 +218,8 @@ class SecurityManager(FabSecurityManager):
 
     def _cached_user(self, pk: int):
         session = self.session
-        stamp = session.scalar(select(SecurityStamp.version).where(SecurityStamp.id == 1))
+        # Core, not the ORM: one value, asked on every request
+        stamp = session.connection().scalar(_STAMP_QUERY)
         if has_request_context():
             g.security_stamp = stamp
         hit = self._users.get(pk)

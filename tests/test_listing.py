@@ -39,6 +39,41 @@ def test_search_fields(browser, db):
     assert search("declared_at__from=2099-01-01") == []
 
 
+def test_the_search_form_shows_what_was_searched_in_each_kind_of_field(browser):
+    b = browser("enterprise1")
+    html = b.get("/cd_declaration/?_searched=1&kind=E_TRN&status=draft&customs_master=5301"
+                 "&seq_no=E20%22%3E%3Cb%3E&updated_at__from=2026-01-01&_after=9"
+                 ).get_data(as_text=True)
+    form = re.search(r'<form class="card search-form.*?</form>', html, re.S).group(0)
+    # a choice and the status: their selects with the searched option chosen, 全部 first
+    kind = re.search(r'<select class="form-select" name="kind">(.*?)</select>', form).group(1)
+    assert kind.startswith('<option value="">全部</option>')
+    assert re.findall(r'<option value="(\w+)" selected>', kind) == ["E_TRN"]
+    status = re.search(r'<select class="form-select" name="status">(.*?)</select>',
+                       form).group(1)
+    assert re.findall(r'<option value="(\w+)" selected>', status) == ["draft"]
+    assert '<option value="under_review">' in status
+    # a code list: its type-ahead input; a number: the typed text, escaped; a date range
+    assert re.search(r'<label class="form-label">申报地海关</label>\s*<input class="form-control" '
+                     r'name="customs_master" value="5301" data-codelist="customs_district"', form)
+    assert re.search(r'name="seq_no" value="E20(&#34;|&quot;)&gt;&lt;b&gt;"', form)
+    assert "<b>" not in form
+    assert 'name="updated_at__from" value="2026-01-01"' in form
+    assert 'name="updated_at__to" value=""' in form
+    assert 'name="goods_names" value="" placeholder="包含"' in form
+    # the sort links keep the search and leave the page cursor behind
+    sort = re.search(r'href="(/cd_declaration/\?[^"]*_sort=seq_no[^"]*)"', html).group(1)
+    assert "kind=E_TRN" in sort and "seq_no=E20%22%3E%3Cb%3E" in sort and "_after" not in sort
+    # the same form in English
+    b.get("/lang/en")
+    form = re.search(r'<form class="card search-form.*?</form>',
+                     b.get("/cd_declaration/?_searched=1&kind=E_TRN").get_data(as_text=True),
+                     re.S).group(0)
+    assert ">Unified No.</label>" in form and '<option value="">All</option>' in form
+    assert 'placeholder="Contains"' in form and ">to</span>" in form
+    assert re.search(r'<option value="E_TRN" selected>', form)
+
+
 def test_a_bad_date_in_the_search_is_reported(browser):
     html = browser("enterprise1").get(
         "/me_licence_application/?_searched=1&declared_at__from=yesterday").get_data(as_text=True)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from flask.globals import _cv_app
 from flask_babel import LazyString, get_locale, get_translations
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 _KEY = "_engine_translations"
 
@@ -65,6 +67,19 @@ def npgettext(context: str, singular: str, plural: str, num: int, **variables) -
     else:
         text = catalogue.unpgettext(context, singular, plural, num)
     return text % variables
+
+
+@pass_eval_context
+def template_gettext(eval_ctx, string: str, **variables):
+    """``_()`` and ``gettext`` of the templates: Jinja's new-style gettext (the text is markup
+    where the template escapes, and always a format string), in one call where Jinja's own
+    takes three (a page translates some fifty texts)."""
+    catalogue = translations()
+    text = catalogue.ugettext(string) if catalogue is not None else string
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    # ``text % {}`` gives ``text`` unchanged unless it holds a % (a "%%" becomes "%")
+    return text % variables if variables or "%" in text else text
 
 
 def lazy_gettext(string: str, **variables) -> LazyString:

@@ -183,7 +183,6 @@ class Statistics(Feature):
                     "engine/stats.html", appbuilder=current_app.appbuilder, view=self,
                     meta=meta, model=model, present=present, feature=feature, charts=charts,
                     query=query, searches=feature.searches(model),
-                    search_mode=lambda s: listing.search_mode(model, s),
                     list_url=_list_url(model, filters, {}),
                     xlsx_url=f"/{meta.resource}/{feature.path}/xlsx?"
                              + urllib.parse.urlencode(filters))

@@ -12,6 +12,7 @@ import functools
 import io
 import os
 import urllib.parse
+from collections.abc import Callable
 
 from flask import (
     Response,
@@ -76,6 +77,27 @@ def engine_route(f):
 
     return wrapper
 
+
+_CURSOR_ARGS = ("_after", "_before", "_last")
+
+
+def _url_maker(path: str, args) -> Callable[..., str]:
+    """``url_with(**changes)``: this list's address with some arguments changed (None drops
+    one) and the page cursor dropped — the pager and each column's sort link.  Each argument
+    of the request is encoded once, not once per link."""
+    quote = urllib.parse.quote_plus
+    encoded = {k: f"{quote(k)}={quote(v)}" for k, v in args.items() if k not in _CURSOR_ARGS}
+
+    def url_with(**changes) -> str:
+        parts = dict(encoded)
+        for k, v in changes.items():
+            if v is None:
+                parts.pop(k, None)
+            else:
+                parts[k] = f"{quote(k)}={quote(str(v))}"
+        return path + "?" + "&".join(parts.values())
+
+    return url_with
 
 class RecordView(BaseView):
     model = None
@@ -174,20 +196,8 @@ class RecordView(BaseView):
             detail=detail,
             can_create=screen is None and wf_mod.creation_refusal(
                 session, self.model, actor) is None,
-            search_mode=lambda s: listing.search_mode(self.model, s),
-            url_with=self._url_with,
+            url_with=_url_maker(request.path, request.args),
         )
-
-    def _url_with(self, **changes_):
-        args = request.args.to_dict()
-        for k in ("_after", "_before", "_last"):
-            args.pop(k, None)
-        for k, v in changes_.items():
-            if v is None:
-                args.pop(k, None)
-            else:
-                args[k] = v
-        return request.path + "?" + urllib.parse.urlencode(args)
 
     # -- detail form ----------------------------------------------------------------------
     def _form_page(self, actor, record, *, posted=None, errors=None, status=200,
