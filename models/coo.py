@@ -58,6 +58,7 @@ from app.engine import codelists as codelist_data
 from app.engine.i18n import gettext as _
 from app.engine.i18n import lazy_gettext as _l
 from app.engine.i18n import lazy_pgettext
+from app.engine.memo import memo
 from app.engine.notify import notify_org
 from app.engine.record import session_for
 from app.engine.stats import Chart, Statistics
@@ -117,10 +118,14 @@ def export_entry_no(value) -> None:
 
 
 def _companies(record=None):
+    """The companies a certificate is issued to: asked once per transaction (a list of
+    certificates shows each one's company through them)."""
     session = session_for(None)
-    return [(str(o.id), o.name) for o in session.scalars(
-        select(Organisation).where(Organisation.kind == COMPANY,
-                                   Organisation.active.is_(True)).order_by(Organisation.name))]
+    return memo(session, "coo_companies", lambda: [
+        (str(i), name) for i, name in session.execute(
+            select(Organisation.id, Organisation.name).where(
+                Organisation.kind == COMPANY, Organisation.active.is_(True))
+            .order_by(Organisation.name))])
 
 
 # ==========================================================================================

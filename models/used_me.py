@@ -247,12 +247,16 @@ def entrustable_institutions(record=None) -> list[tuple[str, str]]:
 def filed_institutions(record=None) -> list[tuple[str, str]]:
     """Institutions customs address (quality issues, checks, disposals, annual reports)."""
     session = session_for(record)
-    rows = session.execute(
-        select(Organisation.id, Organisation.name)
-        .join(UeInstitutionFiling, UeInstitutionFiling.institution_id == Organisation.id)
-        .where(UeInstitutionFiling.status.in_(FILED_STATES + ("revoked",)))
-        .order_by(Organisation.name)).all()
-    return [(str(i), n) for i, n in dict(rows).items()]
+
+    def load():
+        rows = session.execute(
+            select(Organisation.id, Organisation.name)
+            .join(UeInstitutionFiling, UeInstitutionFiling.institution_id == Organisation.id)
+            .where(UeInstitutionFiling.status.in_(FILED_STATES + ("revoked",)))
+            .order_by(Organisation.name)).all()
+        return [(str(i), n) for i, n in dict(rows).items()]
+
+    return memo(session, "filed_institutions", load)
 
 
 def institution_name(record) -> str | None:

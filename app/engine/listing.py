@@ -30,7 +30,8 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import aliased, load_only
 
 from . import fields as fields_mod
 from . import policy
@@ -343,6 +344,34 @@ def page(session, model, actor, query: Query, searches: list[Search], *, where=N
         total=None if total is None else min(total, limit),
         more_than=total is not None and total > limit,
     ), errors
+
+
+def shown_columns_only(model, columns) -> tuple:
+    """Loader options of a list page: the columns it shows (with the id, the status and the
+    ids its links lead to), not the whole row — a declaration has 81 columns, its list shows
+    9.  A column shown through a computed text (``display_fn``, choices computed from the
+    record) or not a column at all may read anything of the record: then the whole row is
+    loaded."""
+    cache = model.meta().__dict__.setdefault("_list_loads", {})
+    key = tuple(columns)
+    if key not in cache:
+        cache[key] = _shown_columns_only(model, columns)
+    return cache[key]
+
+
+def _shown_columns_only(model, columns) -> tuple:
+    meta = model.meta()
+    mapped = sa_inspect(model).columns
+    names = {"id"} | ({"status"} if "status" in mapped else set())
+    for c in columns:
+        spec = meta.fields.get(c)
+        if c not in mapped or (spec is not None and (
+                spec.display_fn is not None or callable(spec.choices))):
+            return ()
+        names.add(c)
+        if spec is not None and spec.link is not None:
+            names.add(spec.link[0])
+    return (load_only(*(getattr(model, n) for n in sorted(names))),)
 
 
 def select_all(model, actor, searches, filters, *, where=None, sort="id", desc=True,

@@ -176,7 +176,8 @@ class RecordView(BaseView):
         columns = screen.columns if screen else self.meta.list_columns
         page, errors = listing.page(session, self.model, actor, q, searches,
                                     where=screen.where if screen else None,
-                                    rules=screen.scope if screen else None, columns=columns)
+                                    rules=screen.scope if screen else None, columns=columns,
+                                    options=listing.shown_columns_only(self.model, columns))
         for e in errors:
             flash(e, "warning")
         detail = screen.detail if screen else True
