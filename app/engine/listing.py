@@ -405,7 +405,8 @@ def bounded_count(session, q, limit: int = COUNT_LIMIT) -> int:
     """Rows of the selection ``q``, counted up to ``limit`` + 1 (a large table is not read
     whole to show its total)."""
     inner = _counted(q).limit(limit + 1).subquery()
-    return session.scalar(select(func.count()).select_from(inner)) or 0
+    # through Core: one number wants none of the ORM's result handling (read-only requests)
+    return session.connection().scalar(select(func.count()).select_from(inner)) or 0
 
 
 def count(session, q) -> int:
