@@ -39,9 +39,11 @@ from bench.run import (  # noqa: E402
     SqlRecorder,
     _fmt_ms,
     git_state,
+    in_turns,
     log,
     write_sql_report,
 )
+from bench.run import Timed as T  # noqa: E402
 
 VIEW_NAME = "DeclarationFabView"
 LIST_URL = "/declarationfabview/list/"
@@ -300,43 +302,49 @@ def main(argv=None) -> int:
 
     from app.engine.listing import encode_cursor
 
-    b.get("engine_list_p1_enterprise1", ent, L, expect=has(fx["ent_first_no"]))
-    b.get("engine_list_p1_admin", admin, L, expect=has(fx["all_first_no"]))
-    b.get("stock_list_p1", admin, f"{S}?{P}=0", expect=has(fx["all_first_no"]))
-    bs.get("fabapp_list_p1", stock_admin, f"{S}?{P}=0", expect=has(fx["all_first_no"]))
-    cur = encode_cursor([fx["all_deep_after"], fx["all_deep_after"]])
-    b.get("engine_list_deep_admin", admin, f"{L}?_after={cur}&_page={fx['all_deep_page']}",
-          expect=has(fx["all_deep_first_no"]))
-    cur = encode_cursor([fx["ent_deep_after"], fx["ent_deep_after"]])
-    b.get("engine_list_deep_enterprise1", ent, f"{L}?_after={cur}&_page={fx['ent_deep_page']}",
-          expect=has(fx["ent_deep_first_no"]))
-    b.get("stock_list_deep", admin, f"{S}?{P}={fx['all_deep_page'] - 1}",
-          expect=has(fx["all_deep_first_no"]), repeat=slow)
-    bs.get("fabapp_list_deep", stock_admin, f"{S}?{P}={fx['all_deep_page'] - 1}",
-           expect=has(fx["all_deep_first_no"]), repeat=slow)
+    # each comparison's sides take turns (bench.run.in_turns)
+    in_turns([T(b, "engine_list_p1_enterprise1", ent, L, expect=has(fx["ent_first_no"])),
+              T(b, "engine_list_p1_admin", admin, L, expect=has(fx["all_first_no"])),
+              T(b, "stock_list_p1", admin, f"{S}?{P}=0", expect=has(fx["all_first_no"])),
+              T(bs, "fabapp_list_p1", stock_admin, f"{S}?{P}=0",
+                expect=has(fx["all_first_no"]))])
+    cur_all = encode_cursor([fx["all_deep_after"], fx["all_deep_after"]])
+    cur_ent = encode_cursor([fx["ent_deep_after"], fx["ent_deep_after"]])
+    in_turns([T(b, "engine_list_deep_admin", admin,
+                f"{L}?_after={cur_all}&_page={fx['all_deep_page']}",
+                expect=has(fx["all_deep_first_no"])),
+              T(b, "engine_list_deep_enterprise1", ent,
+                f"{L}?_after={cur_ent}&_page={fx['ent_deep_page']}",
+                expect=has(fx["ent_deep_first_no"])),
+              T(b, "stock_list_deep", admin, f"{S}?{P}={fx['all_deep_page'] - 1}",
+                expect=has(fx["all_deep_first_no"]), repeat=slow),
+              T(bs, "fabapp_list_deep", stock_admin, f"{S}?{P}={fx['all_deep_page'] - 1}",
+                expect=has(fx["all_deep_first_no"]), repeat=slow)])
     no = fx["search_no"]
-    b.get("engine_search_no_enterprise1", ent, f"{L}?seq_no={no}&_searched=1", expect=has(no))
-    b.get("engine_search_no_admin", admin, f"{L}?seq_no={no}&_searched=1", expect=has(no))
-    b.get("stock_search_no", admin, f"{S}?_flt_{FLT_EQUAL}_seq_no={no}", expect=has(no),
-          repeat=slow)
-    bs.get("fabapp_search_no", stock_admin, f"{S}?_flt_{FLT_EQUAL}_seq_no={no}",
-           expect=has(no), repeat=slow)
+    in_turns([T(b, "engine_search_no_enterprise1", ent, f"{L}?seq_no={no}&_searched=1",
+                expect=has(no)),
+              T(b, "engine_search_no_admin", admin, f"{L}?seq_no={no}&_searched=1",
+                expect=has(no)),
+              T(b, "stock_search_no", admin, f"{S}?_flt_{FLT_EQUAL}_seq_no={no}",
+                expect=has(no)),
+              T(bs, "fabapp_search_no", stock_admin, f"{S}?_flt_{FLT_EQUAL}_seq_no={no}",
+                expect=has(no))])
     w = args.word
-    b.get("engine_contains_enterprise1", ent, f"{L}?goods_names={w}&_searched=1",
-          expect=has(fx["ent_word_first_no"]))
-    b.get("engine_contains_admin", admin, f"{L}?goods_names={w}&_searched=1",
-          expect=has(fx["all_word_first_no"]))
-    b.get("stock_contains", admin, f"{S}?_flt_{FLT_CONTAINS}_goods_names={w}",
-          expect=has(fx["all_word_first_no"]), repeat=slow)
-    bs.get("fabapp_contains", stock_admin, f"{S}?_flt_{FLT_CONTAINS}_goods_names={w}",
-           expect=has(fx["all_word_first_no"]), repeat=slow)
-    b.get("engine_contains_nomatch_admin", admin, f"{L}?goods_names={w}人&_searched=1",
-          repeat=slow)
-    b.get("stock_contains_nomatch", admin, f"{S}?_flt_{FLT_CONTAINS}_goods_names={w}人",
-          repeat=slow)
+    in_turns([T(b, "engine_contains_enterprise1", ent, f"{L}?goods_names={w}&_searched=1",
+                expect=has(fx["ent_word_first_no"])),
+              T(b, "engine_contains_admin", admin, f"{L}?goods_names={w}&_searched=1",
+                expect=has(fx["all_word_first_no"])),
+              T(b, "stock_contains", admin, f"{S}?_flt_{FLT_CONTAINS}_goods_names={w}",
+                expect=has(fx["all_word_first_no"]), repeat=slow),
+              T(bs, "fabapp_contains", stock_admin, f"{S}?_flt_{FLT_CONTAINS}_goods_names={w}",
+                expect=has(fx["all_word_first_no"]), repeat=slow)])
+    in_turns([T(b, "engine_contains_nomatch_admin", admin, f"{L}?goods_names={w}人&_searched=1",
+                repeat=slow),
+              T(b, "stock_contains_nomatch", admin,
+                f"{S}?_flt_{FLT_CONTAINS}_goods_names={w}人", repeat=slow)])
     pk = fx["open_id"]
-    b.get("engine_open_enterprise1", ent, f"{L}{pk}", expect=has(fx["search_no"]))
-    b.get("stock_open", admin, SHOW_URL.format(pk=pk), expect=has(fx["search_no"]))
+    in_turns([T(b, "engine_open_enterprise1", ent, f"{L}{pk}", expect=has(fx["search_no"])),
+              T(b, "stock_open", admin, SHOW_URL.format(pk=pk), expect=has(fx["search_no"]))])
     b.get("engine_review_list_reviewer1", reviewer, f"{L}screen/review/?_searched=1",
           expect=has("报关单审核"))
     m = b.get("engine_message_one", ent, f"{L}{pk}/message", expect=has("<DecMessage"))

@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -144,37 +145,69 @@ class Bench:
     def get(self, key: str, browser: Browser, path: str, *, expect=None, repeat=None,
             check_status=200, warm=1) -> M:
         """Time GET ``path``; ``expect`` (str or callable(html)) guards against false passes."""
-        m = M(key)
-        for i in range(warm + (repeat or self.repeat)):
-            self.rec.start()
-            c = time.process_time()
-            t = time.perf_counter()
-            resp = browser.client.get(path)
-            body = resp.get_data()
-            ms = (time.perf_counter() - t) * 1000
-            cpu = (time.process_time() - c) * 1000
-            stmts = self.rec.stop()
-            if resp.status_code != check_status:
-                raise RuntimeError(f"{key}: GET {path} -> {resp.status_code}\n"
-                                   f"{body[:2000].decode(errors='replace')}")
-            if expect is not None and i == 0:
-                text = body.decode("utf-8", errors="replace")
-                ok = expect(text) if callable(expect) else expect in text
-                if not ok:
-                    dump = os.path.join(OUT, f"failed_{key}.html")
-                    with open(dump, "w", encoding="utf-8") as fh:
-                        fh.write(text)
-                    raise RuntimeError(f"{key}: GET {path}: expected content missing "
-                                       f"(page saved to {dump})")
+        return in_turns([Timed(self, key, browser, path, expect=expect, repeat=repeat,
+                               check_status=check_status)], warm=warm)[0]
+
+    def once(self, key: str, browser: Browser, path: str, expect, check_status: int,
+             first: bool) -> tuple[float, float, list, bytes]:
+        self.rec.start()
+        c = time.process_time()
+        t = time.perf_counter()
+        resp = browser.client.get(path)
+        body = resp.get_data()
+        ms = (time.perf_counter() - t) * 1000
+        cpu = (time.process_time() - c) * 1000
+        stmts = self.rec.stop()
+        if resp.status_code != check_status:
+            raise RuntimeError(f"{key}: GET {path} -> {resp.status_code}\n"
+                               f"{body[:2000].decode(errors='replace')}")
+        if expect is not None and first:
+            text = body.decode("utf-8", errors="replace")
+            ok = expect(text) if callable(expect) else expect in text
+            if not ok:
+                dump = os.path.join(OUT, f"failed_{key}.html")
+                with open(dump, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                raise RuntimeError(f"{key}: GET {path}: expected content missing "
+                                   f"(page saved to {dump})")
+        return ms, cpu, stmts, body
+
+
+@dataclass
+class Timed:
+    """One GET to time: in ``bench``'s results under ``key``."""
+
+    bench: Bench
+    key: str
+    browser: Browser
+    path: str
+    expect: Any = None
+    repeat: int | None = None
+    check_status: int = 200
+
+
+def in_turns(ops: list[Timed], warm: int = 1) -> list[M]:
+    """Time GETs taking turns — a, b, c, a, b, c … — until each has had its repeats: a slow
+    spell of a shared machine then falls on every side of a comparison alike, where timing
+    one side after the other charges it to one of them."""
+    out = [M(op.key) for op in ops]
+    rounds = [warm + (op.repeat or op.bench.repeat) for op in ops]
+    for i in range(max(rounds)):
+        for op, m, n in zip(ops, out, rounds, strict=True):
+            if i >= n:
+                continue
+            ms, cpu, stmts, body = op.bench.once(op.key, op.browser, op.path, op.expect,
+                                                 op.check_status, first=i == 0)
             if i >= warm:
                 m.times_ms.append(ms)
                 m.cpu_ms.append(cpu)
                 m.sql = stmts
                 m.extra["body"] = body
-        self.results[key] = m
-        log(f"{key:42} median {m.median:9.1f} ms (cpu {m.cpu_median:7.1f})  ({m.nsql} SQL)  "
+    for op, m in zip(ops, out, strict=True):
+        op.bench.results[op.key] = m
+        log(f"{op.key:42} median {m.median:9.1f} ms (cpu {m.cpu_median:7.1f})  ({m.nsql} SQL)  "
             f"[{', '.join(f'{t:.0f}' for t in m.times_ms)}]")
-        return m
+    return out
 
 
 def explain(conn, stmt: Stmt, sqlite: bool) -> str:
