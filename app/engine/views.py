@@ -99,6 +99,7 @@ def _url_maker(path: str, args) -> Callable[..., str]:
 
     return url_with
 
+
 class RecordView(BaseView):
     model = None
     default_view = "list"
