@@ -276,6 +276,21 @@ def _template_helpers(app) -> None:
                 appbuilder=app.appbuilder)
         return Markup(html.replace(FRAME_NONCE, csp_nonce()))
 
+    part_cache: dict[tuple, Markup] = {}
+
+    def cached_part(*key, caller) -> Markup:
+        """``{% call cached_part(name, …) %}…{% endcall %}``: a part of a page that depends on
+        ``key`` and the language only (a list's buttons for a set of roles) is rendered once;
+        the template names in ``key`` everything the part reads."""
+        full = (key, str(get_locale()))
+        html = part_cache.get(full)
+        if html is None:
+            html = Markup(caller())
+            if len(part_cache) > 2048:
+                part_cache.clear()
+            part_cache[full] = html
+        return html
+
     def cached_navbar():
         return cached("appbuilder/navbar.html")
 
@@ -306,6 +321,7 @@ def _template_helpers(app) -> None:
             "search_fields": search_form.fields_html,
             "role_label": lambda r: ROLE_LABELS.get(r, r),
             "cached_frame": cached_frame,
+            "cached_part": cached_part,
             "cached_navbar": cached_navbar,
             "cached_sidebar": cached_sidebar,
         }

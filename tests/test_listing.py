@@ -143,6 +143,30 @@ def test_a_list_reads_the_columns_it_shows_and_no_row_costs_a_statement(browser,
                                       statements)
 
 
+def test_a_lists_buttons_are_those_of_the_users_roles_and_language(browser):
+    """The list's batch buttons and their dialogs are rendered once per record type, screen,
+    set of roles and language: each user still sees only the steps of its own roles."""
+    def buttons(b, path="/cd_declaration/"):
+        html = b.get(path).get_data(as_text=True)
+        return set(re.findall(r'class="[^"]*js-batch" [^>]*data-name="(\w+)"', html)), html
+
+    preparer, reviewer = browser("enterprise1"), browser("reviewer1")
+    names, html = buttons(preparer)
+    assert {"submit", "declare", "copy"} <= names and "review_pass" not in names
+    assert "dlg-batch-review_return" not in html and ">提交审核</button>" in html
+    names, html = buttons(reviewer)
+    assert {"review_pass", "review_return"} <= names
+    assert 'id="dlg-batch-review_return"' in html
+    names, html = buttons(preparer)
+    assert "review_pass" not in names and "dlg-batch-review_return" not in html
+    # the review screen names its own buttons (发送 = declare), for the same role
+    names, html = buttons(reviewer, "/cd_declaration/screen/review/")
+    assert names == {"declare"} and 'data-label="发送"' in html
+    preparer.get("/lang/en")
+    names, html = buttons(preparer)
+    assert ">Submit for review</button>" in html and ">提交审核<" not in html
+
+
 def test_a_first_page_holding_the_whole_selection_is_not_counted_again(browser, api, app):
     b = browser("enterprise1")
     b.get("/me_licence_application/")  # warm the code-list cache
