@@ -444,8 +444,9 @@ def report(r: dict, exports: list, info: dict, fx: dict, args) -> str:
                      "memory flat in rows", "see the peak RSS column"))
     out = ["# Declaration benchmark (智慧云报关): engine vs stock Flask-AppBuilder ModelView", "",
            f"{info['total']:,} declarations ({info['enterprise1']:,} of enterprise1's company) "
-           f"on {info['database']}; medians of {args.repeat} warm requests (stock deep / search "
-           f"/ contains: {max(3, args.repeat // 2)}), same process, same database.", "",
+           f"on {info['database']}; medians of {args.repeat} warm requests (stock deep page and "
+           f"contains: {max(3, args.repeat // 2)}), same process, same database; the sides of "
+           "each comparison take turns, request by request.", "",
            "| operation | engine | stock view in this app | stock FAB app | target | met? |",
            "| --- | --- | --- | --- | --- | --- |"]
     out += [f"| {' | '.join(row)} |" for row in rows]
