@@ -1,7 +1,7 @@
 """Load test: simulated users against gunicorn on 127.0.0.1, the product beside stock FAB.
 
     .venv/bin/python bench/load.py --database-url postgresql://postgres@127.0.0.1:5432/bench \
-        [--rows 1000000] [--users 50] [--duration 600] [--workers 0] [--reuse]
+        [--rows 1000000] [--users 50] [--duration 600] [--workers 0] [--threads 0] [--reuse]
 
 Seeds the database with bench/seed.py (skipped with --reuse when it holds the rows), starts the
 product under gunicorn (deploy/gunicorn.conf.py) and drives it for --duration seconds with
@@ -199,10 +199,13 @@ def stock_mix(pool):
 
 
 # --- running ----------------------------------------------------------------------------------
-def start_server(target: str, url: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(target: str, url: str, port: int, workers: int,
+                 threads: int = 0) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, HOST="127.0.0.1", PORT=str(port),
                WEB_CONCURRENCY=str(workers), LOG_LEVEL="WARNING", APP_ENV="development",
                PYTHONPATH=ROOT)
+    if threads:
+        env["GUNICORN_THREADS"] = str(threads)
     app = "app.wsgi:application" if target == "product" else "bench.load_app:stock_application()"
     proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "gunicorn"),
                              "--config", "deploy/gunicorn.conf.py", app], cwd=ROOT, env=env,
@@ -314,7 +317,8 @@ def load_pool(url: str) -> dict:
 def report(results: dict, rss: dict, args) -> str:
     pace = f"paced to {args.rate:.0f} requests/s" if args.rate else "no think time"
     lines = [f"Load test: {args.users} users ({pace}), {args.duration} s, gunicorn "
-             f"{args.workers or 'default'} workers, {results['rows']:,} applications, "
+             f"{args.workers or 'default'} workers × {args.threads or 'default'} threads, "
+             f"{results['rows']:,} applications, "
              f"{results['database']}", ""]
     for target in ("product", "stock"):
         r = results.get(target)
@@ -362,7 +366,8 @@ def main(argv=None):
                     help="seconds of list-only and REST-list-only phases (their throughputs)")
     ap.add_argument("--rate", type=float, default=None,
                     help="offered requests/s of the mix (paced users); default: as fast as answered")
-    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=0, help="WEB_CONCURRENCY (0: the default)")
+    ap.add_argument("--threads", type=int, default=0, help="GUNICORN_THREADS (0: the default)")
     ap.add_argument("--port", type=int, default=18700)
     ap.add_argument("--reuse", action="store_true")
     ap.add_argument("--no-stock", action="store_true")
@@ -379,7 +384,7 @@ def main(argv=None):
     if not args.no_stock:
         targets.append(("stock", stock_mix(pool), ["admin"]))
     for target, mix, logins in targets:
-        proc = start_server(target, url, args.port, args.workers)
+        proc = start_server(target, url, args.port, args.workers, args.threads)
         try:
             master = proc.pid
             drive(args.port, mix, args.users, 10, logins)  # warm-up: every worker has served
