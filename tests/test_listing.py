@@ -198,6 +198,41 @@ def test_a_first_page_holding_the_whole_selection_is_not_counted_again(browser, 
     assert resp.json["count"] == 5
 
 
+def test_a_list_statement_is_built_once_per_form_of_request_and_answers_each_user_and_value(
+        browser, db, app):
+    """A list keeps the statement of each form of request (record type, user, filled search
+    fields, order, kind of cursor) for the next one; the values are parameters: another
+    value, another user and another page each get their own rows."""
+    from app.engine import listing
+
+    a, b = browser("enterprise1"), browser("enterprise2")
+    nos = {pk: get(db, LicenceApplication, pk).application_no for pk in (3, 5)}
+
+    def search(who, q):
+        return ids(who.get(f"/me_licence_application/?_searched=1&{q}").get_data(as_text=True))
+
+    listing._STATEMENTS.clear()
+    assert search(a, f"application_no={nos[3]}") == [3]
+    kept = len(listing._STATEMENTS)
+    assert search(a, f"application_no={nos[5]}") == [5]  # another value, the same statement
+    assert search(a, "status=draft") == [1]
+    assert len(listing._STATEMENTS) == kept + 1          # another field filled: its own
+    # enterprise2 fills the same fields: its own scope, never enterprise1's rows
+    assert search(b, "status=draft") == [6]
+    assert search(b, f"application_no={nos[3]}") == []
+    assert search(a, "status=draft") == [1]
+    # pages: the cursor's values are parameters too, by id and by a sorted column
+    app.config["LIST_PAGE_SIZE"] = 2
+    for order, expected in (("", [5, 4, 3, 2, 1]), ("&_sort=total_usd&_dir=asc", [1, 5, 2, 4, 3])):
+        seen, url = [], f"/me_licence_application/?_searched=1{order}"
+        while url:
+            html = a.get(url).get_data(as_text=True)
+            seen += ids(html)
+            m = re.search(r'href="([^"]*_after=[^"]*)">下一页', html)
+            url = m.group(1).replace("&amp;", "&") if m else None
+        assert seen == expected, order
+
+
 def test_catalogue_defaults_to_the_current_year(browser):
     html = browser("enterprise1").get("/me_product/").get_data(as_text=True)
     assert 'name="year" value="2026"' in html and "8407341000" in html

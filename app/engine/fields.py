@@ -312,7 +312,7 @@ class Screen:
     label: Any
     columns: list[str]
     search: list[Search] = dc_field(default_factory=list)
-    where: Callable | None = None  # callable(model) -> SQL criterion
+    where: Callable | None = None  # callable(model) -> SQL criterion, of the model alone (lists keep the statement)
     roles: Iterable[str] | None = None
     menu: Any = None  # category label
     detail: bool = True  # rows open the record's detail

@@ -21,7 +21,9 @@ from sqlalchemy import (
     DateTime,
     Integer,
     Numeric,
+    String,
     and_,
+    bindparam,
     exists,
     false,
     func,
@@ -114,43 +116,73 @@ def filterable(model, columns, searches) -> set[str]:
     return {c for c in allowed if c in meta.fields and not meta.fields[c].secret}
 
 
-def criteria(model, searches: list[Search], filters: dict) -> tuple[list, list, list[str]]:
-    """SQL criteria for the filled search fields; (criteria, n-gram joins, errors)."""
-    crits, joins, errors = [], [], []
-    for s in searches:
+def terms(model, searches: list[Search], filters: dict) -> tuple[tuple, dict, list, list[str]]:
+    """The filled search fields: (shape, params, n-gram joins, errors).  ``shape`` names each
+    filled field, how it is compared and its bound parameter — the form of the SQL, the same
+    for every value —, ``params`` the values (parameters ``s<position>…``)."""
+    shape, params, joins, errors = [], {}, [], []
+    for i, s in enumerate(searches):
         mode = search_mode(model, s)
-        col = getattr(model, s.field)
+        name = f"s{i}"
         try:
             if mode == "range":
                 lo, hi = filters.get(f"{s.field}__from"), filters.get(f"{s.field}__to")
                 if lo:
-                    crits.append(col >= parse_value(model, s.field, lo))
+                    params[name + "_from"] = parse_value(model, s.field, lo)
+                    shape.append((s.field, "from", name + "_from"))
                 if hi:
                     value = parse_value(model, s.field, hi)
                     if isinstance(model.meta().column_type(s.field), DateTime):
                         # the whole last day (datetime.max has no day after it)
-                        end = dt.datetime.combine(value, dt.time.max)
-                        crits.append(col <= end)
-                    else:
-                        crits.append(col <= value)
+                        value = dt.datetime.combine(value, dt.time.max)
+                    params[name + "_to"] = value
+                    shape.append((s.field, "to", name + "_to"))
                 continue
             raw = filters.get(s.field)
             if raw in (None, ""):
                 continue
             raw = str(raw).strip()
             if mode == "exact":
-                crits.append(col == parse_value(model, s.field, raw))
+                params[name] = parse_value(model, s.field, raw)
+                shape.append((s.field, "eq", name))
             elif mode == "prefix":
-                crits.append(and_(col >= raw, col < raw + "\uffff"))
+                params[name + "_lo"], params[name + "_hi"] = raw, raw + "\uffff"
+                shape.append((s.field, "prefix", name))
             elif mode == "contains":
-                like = "%" + raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                params[name] = "%" + raw.replace("\\", "\\\\").replace("%", "\\%").replace(
+                    "_", "\\_") + "%"
+                shape.append((s.field, "contains", name))
                 gs = grams(raw) if s.indexed else []
                 if gs:
                     joins.append((s.field, gs))
-                crits.append(col.ilike(like, escape="\\"))
         except (ValueError, ArithmeticError):
             errors.append(_("「%(field)s」的查询条件格式错误", field=_search_label(model, s)))
-    return crits, joins, errors
+    return tuple(shape), params, joins, errors
+
+
+def _term(model, field_name: str, op: str, name: str, params: dict):
+    """One search criterion; its values are bound parameters (a statement reused for another
+    value of the same search is executed with other ``params``)."""
+    col = getattr(model, field_name)
+
+    def bound(key):
+        return bindparam(key, params[key], type_=col.type)
+
+    if op == "eq":
+        return col == bound(name)
+    if op == "from":
+        return col >= bound(name)
+    if op == "to":
+        return col <= bound(name)
+    if op == "prefix":
+        return and_(col >= bound(name + "_lo"), col < bound(name + "_hi"))
+    return col.ilike(bindparam(name, params[name], type_=String()), escape="\\")
+
+
+def criteria(model, searches: list[Search], filters: dict) -> tuple[list, list, list[str]]:
+    """SQL criteria for the filled search fields; (criteria, n-gram joins, errors)."""
+    shape, params, joins, errors = terms(model, searches, filters)
+    return [_term(model, *t, params) for t in shape], joins, errors
 
 
 GRAM_SAMPLE = 5000
@@ -255,9 +287,13 @@ def decode_cursor(model, sort: str, cursor: str):
 
 
 def _seek(col, idc, value, pk, forward_desc: bool):
-    """Rows strictly after (value, pk) in ORDER BY col [DESC NULLS LAST | ASC NULLS FIRST], id."""
+    """Rows strictly after (value, pk) in ORDER BY col [DESC NULLS LAST | ASC NULLS FIRST], id;
+    the cursor's values are the bound parameters ``c_id`` and ``c_value``."""
+    pk = bindparam("c_id", pk, type_=idc.type)
     if col is idc:
         return idc < pk if forward_desc else idc > pk
+    if value is not None:
+        value = bindparam("c_value", value, type_=col.type)
     if forward_desc:
         if value is None:
             return and_(col.is_(None), idc < pk)
@@ -275,25 +311,67 @@ def _order(col, idc, desc: bool):
     return [col.asc().nulls_first(), idc.asc()]
 
 
+@dataclass
+class _Statements:
+    """The statements of one form of list request, kept for the next request of that form
+    (the same record type, actor, screen, filled search fields, order and cursor kind): only
+    the values differ, and they are bound parameters.  Building a statement and its cache key
+    costs ~0.15 ms, a tenth of a list request answered from an index."""
+
+    rules: Any
+    where: Any
+    options: Any
+    page: Any
+    selection: Any
+    count: Any = None
+
+
+_STATEMENTS: dict[tuple, _Statements] = {}
+_STATEMENTS_MAX = 4096
+
+
+def _statements(model, actor, shape, params, *, rules, where, options, sort, desc, seek,
+                size) -> _Statements:
+    """The statements of this form of request, built once.  What is built depends on the
+    key alone: the scope rules and a screen's ``where`` are functions of the record type and
+    the actor (policy.Rule), the search values are parameters."""
+    key = (model, id(rules), id(where), id(options), actor, shape, sort, desc, seek, size)
+    hit = _STATEMENTS.get(key)
+    if hit is not None and hit.rules is rules and hit.where is where and hit.options is options:
+        return hit
+    selection = base_select(model, actor, where=where, rules=rules).where(
+        *(_term(model, *t, params) for t in shape))
+    col = model.id if sort == "id" else getattr(model, sort)
+    q = selection
+    if seek is not None:
+        q = q.where(_seek(col, model.id, None if seek == "null" else params["c_value"],
+                          params["c_id"], desc))
+    q = q.order_by(*_order(col, model.id, desc)).limit(size + 1)
+    if options:
+        q = q.options(*options)
+    built = _Statements(rules, where, options, q, selection)
+    if len(_STATEMENTS) >= _STATEMENTS_MAX:
+        _STATEMENTS.clear()
+    _STATEMENTS[key] = built
+    return built
+
+
 def page(session, model, actor, query: Query, searches: list[Search], *, where=None,
          options=(), rules=None, columns=None, counted=True) -> tuple[Page, list[str]]:
     """One page of the list: ``columns`` (default the record type's list columns) are the ones
     the user sees, and the only ones it may be sorted by.  ``counted`` (the screens' 共 N 条)
     adds the selection's bounded count — a statement of its own, unless the first page already
     holds the whole selection; the REST list asks for none (its ``count`` is on request)."""
-    crits, joins, errors = criteria(model, searches, query.filters)
-    q = base_select(model, actor, where=where, rules=rules).where(*crits)
-    q, idc = _gram_join(session, q, model, joins)
+    shape, params, joins, errors = terms(model, searches, query.filters)
     limit = WORD_COUNT_LIMIT if joins else COUNT_LIMIT
-    selection = q
     allowed = sortable(model, columns if columns is not None else model.meta().list_columns)
     sort = query.sort if query.sort in allowed else model.meta().order_by.lstrip("-")
-    col = idc if sort == "id" else getattr(model, sort)
     if sort != query.sort.lstrip("-") and query.sort not in ("", "id"):
         query.desc = model.meta().order_by.startswith("-")
     backwards = bool(query.before) or (query.last and not query.after)
     desc = query.desc if not backwards else not query.desc
     cursor = query.before if query.before else query.after
+    value = pk = None
     if cursor:
         try:
             value, pk = decode_cursor(model, sort, cursor)
@@ -302,18 +380,38 @@ def page(session, model, actor, query: Query, searches: list[Search], *, where=N
             value = pk = None
             backwards = False
             desc = query.desc
+    seek = None if pk is None else ("id" if sort == "id" else "null" if value is None else "value")
+    search_params = dict(params)
+    if pk is not None:
+        params.update(c_id=pk, c_value=value)
+    built = None
+    if joins:
+        # a search by a word of an indexed text: its joins depend on the word (rarest first)
+        q = base_select(model, actor, where=where, rules=rules).where(
+            *(_term(model, *t, params) for t in shape))
+        q, idc = _gram_join(session, q, model, joins)
+        selection = q
+        col = idc if sort == "id" else getattr(model, sort)
         if pk is not None:
             q = q.where(_seek(col, idc, value, pk, desc))
-    q = q.order_by(*_order(col, idc, desc)).limit(query.size + 1)
-    if options:
-        q = q.options(*options)
-    rows = list(session.scalars(q))
+        q = q.order_by(*_order(col, idc, desc)).limit(query.size + 1)
+        if options:
+            q = q.options(*options)
+    else:
+        built = _statements(model, actor, shape, params, rules=rules, where=where,
+                            options=options, sort=sort, desc=desc, seek=seek, size=query.size)
+        q, selection = built.page, built.selection
+    rows = list(session.scalars(q, params))
     more = len(rows) > query.size
     rows = rows[:query.size]
     if not counted:
         total = None
     elif not cursor and not backwards and not more:
         total = len(rows)  # the first page is the whole selection (an exact search, mostly)
+    elif built is not None:
+        if built.count is None:
+            built.count = _count_statement(selection, limit)
+        total = session.connection().scalar(built.count, search_params) or 0
     else:
         total = bounded_count(session, selection, limit)
     if backwards:
@@ -401,12 +499,15 @@ def _counted(q):
     return q.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
 
 
+def _count_statement(q, limit: int):
+    return select(func.count()).select_from(_counted(q).limit(limit + 1).subquery())
+
+
 def bounded_count(session, q, limit: int = COUNT_LIMIT) -> int:
     """Rows of the selection ``q``, counted up to ``limit`` + 1 (a large table is not read
     whole to show its total)."""
-    inner = _counted(q).limit(limit + 1).subquery()
     # through Core: one number wants none of the ORM's result handling (read-only requests)
-    return session.connection().scalar(select(func.count()).select_from(inner)) or 0
+    return session.connection().scalar(_count_statement(q, limit)) or 0
 
 
 def count(session, q) -> int:

@@ -120,7 +120,10 @@ def current_actor() -> Actor | None:
 
 # --- scope rules ----------------------------------------------------------------------
 class Rule:
-    """A row filter for one role, composable with & and |."""
+    """A row filter for one role, composable with & and |.  Its criterion is a function of the
+    record type and the actor alone: lists keep the statement they built for an actor and
+    reuse it (listing.page) — a rule about today writes ``func.current_date()``, which the
+    database evaluates, not ``date.today()``."""
 
     def criterion(self, model, actor: Actor):  # pragma: no cover - interface
         raise NotImplementedError
@@ -153,7 +156,7 @@ class Own(Rule):
 
 
 class Where(Rule):
-    """An arbitrary criterion: callable(model, actor) -> SQL expression."""
+    """An arbitrary criterion: callable(model, actor) -> SQL expression, of those two only."""
 
     def __init__(self, fn: Callable):
         self.fn = fn
