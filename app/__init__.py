@@ -37,11 +37,13 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.jinja_loader,
         PrefixLoader({"reports": FileSystemLoader(app.config["REPORTS_DIR"])}),
     ])
+    from app import session_cookie
     from app.engine import guard, inputs, textindex
 
     # One per app: its exempt blueprints (the console's) belong to that app. A module-wide one
     # kept every app ever created alive through them (each test's app, 13 GB by the suite's end).
     CSRFProtect(app)
+    session_cookie.init_app(app)
 
     guard.install()
     textindex.install()

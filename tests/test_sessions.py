@@ -73,3 +73,60 @@ def test_signing_in_does_not_invalidate_every_cached_user(browser, db):
     org.phone = "029-88886666"
     db.commit()
     assert _stamp(db) == before + 1
+
+
+def test_a_session_cookie_decoded_before_is_still_checked_for_age_keys_and_tampering(
+        browser, app):
+    """What a session cookie decodes to is remembered (app/session_cookie.py): the same cookie
+    is still refused once the session lifetime is over or the secret key changed, and a
+    cookie differing by one character is checked, never taken from memory."""
+    import datetime as dt
+    import time
+
+    ent = browser("enterprise1")
+    assert ent.get("/me_licence_application/").status_code == 200
+    assert ent.get("/me_licence_application/").status_code == 200  # from memory
+    cookie = ent.client.get_cookie("session").value
+
+    tampered = cookie[:-2] + ("A" if cookie[-2] != "A" else "B") + cookie[-1]
+    ent.client.set_cookie("session", tampered)
+    resp = ent.get("/me_licence_application/")
+    assert resp.status_code == 302 and "/login/" in resp.headers["Location"]
+    ent.client.set_cookie("session", cookie)
+    assert ent.get("/me_licence_application/").status_code == 200
+
+    old_key = app.secret_key
+    app.secret_key = old_key + "-rotated"
+    try:
+        resp = ent.get("/me_licence_application/")
+        assert resp.status_code == 302 and "/login/" in resp.headers["Location"]
+    finally:
+        app.secret_key = old_key
+    ent.client.set_cookie("session", cookie)
+    assert ent.get("/me_licence_application/").status_code == 200
+
+    lifetime = app.permanent_session_lifetime
+    app.permanent_session_lifetime = dt.timedelta(seconds=1)
+    try:
+        time.sleep(2.1)
+        resp = ent.get("/me_licence_application/")
+        assert resp.status_code == 302 and "/login/" in resp.headers["Location"]
+    finally:
+        app.permanent_session_lifetime = lifetime
+
+
+def test_the_csrf_token_of_a_page_is_the_sessions_and_no_other(browser):
+    """The token signed for a session is remembered: each session's pages carry a token its
+    own POSTs pass with, and another session's token is refused."""
+    import re
+
+    token = re.compile(r'name="csrf_token" value="([^"]+)"')
+    a, b = browser("enterprise1"), browser("enterprise2")
+    ta = token.search(a.get("/me_licence_application/").get_data(as_text=True)).group(1)
+    assert token.search(a.get("/me_licence_application/").get_data(as_text=True)).group(1) == ta
+    tb = token.search(b.get("/me_licence_application/").get_data(as_text=True)).group(1)
+    assert ta != tb
+    refused = b.post("/me_licence_application/batch/copy", data={"csrf_token": ta, "ids": ["6"]})
+    assert refused.status_code == 400
+    passed = b.post("/me_licence_application/batch/copy", data={"csrf_token": tb, "ids": ["6"]})
+    assert passed.status_code == 302
