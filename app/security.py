@@ -247,6 +247,17 @@ class SecurityManager(FabSecurityManager):
     def _user_permissions(self, user) -> frozenset[tuple[str, str]]:
         key = tuple(sorted(r.id for r in self.get_user_roles(user)
                            if r.name not in self.builtin_roles))
+        return self._permissions(key, Role.id.in_(key) if key else None)
+
+    def is_item_public(self, permission_name, view_name) -> bool:
+        """FAB asks this before it checks the token of every REST request: answered from the
+        Public role's permissions, kept like any role's (FAB queried the role each time)."""
+        return (permission_name, view_name) in self._permissions(
+            ("public",), Role.name == self.auth_role_public)
+
+    def _permissions(self, key: tuple, criterion) -> frozenset[tuple[str, str]]:
+        """The (permission, view) pairs of the roles ``criterion`` selects, kept under ``key``
+        while the security stamp stays (or, where no stamp was read, for 60 s)."""
         now = time.monotonic()
         version = permissions_version()
         hit = self._perm_cache.get(key)
@@ -254,11 +265,11 @@ class SecurityManager(FabSecurityManager):
                 version[0] == "db" or now - hit[0] < _PERMS_TTL):
             return hit[2]
         perms: frozenset[tuple[str, str]] = frozenset()
-        if key:
+        if criterion is not None:
             rows = self.session.scalars(
                 select(PermissionView)
                 .join(PermissionView.role)
-                .where(Role.id.in_(key))
+                .where(criterion)
                 .options(joinedload(PermissionView.permission),
                          joinedload(PermissionView.view_menu))
             ).unique()

@@ -130,3 +130,27 @@ def test_the_csrf_token_of_a_page_is_the_sessions_and_no_other(browser):
     assert refused.status_code == 400
     passed = b.post("/me_licence_application/batch/copy", data={"csrf_token": tb, "ids": ["6"]})
     assert passed.status_code == 302
+
+
+def test_a_rest_request_does_not_query_the_public_role_and_a_grant_to_it_applies_at_once(
+        api, app):
+    """FAB asks whether a REST endpoint is public before it checks the token; the Public
+    role's permissions are kept like any role's, and a permission granted to it counts on the
+    next request."""
+    from .helpers import sql_statements
+
+    rest = api("enterprise1")
+    assert rest.get("/api/v1/me_licence_application/").status_code == 200
+    statements, resp = sql_statements(app, lambda: rest.get("/api/v1/me_licence_application/"))
+    assert resp.status_code == 200
+    assert not [s for s in statements if "ab_role" in s], statements
+
+    with app.app_context():
+        sm = app.appbuilder.sm
+        assert not sm.is_item_public("can_get", "LicenceApplicationProbe")
+        public = sm.find_role(sm.auth_role_public) or sm.add_role(sm.auth_role_public)
+        pv = sm.add_permission_view_menu("can_get", "LicenceApplicationProbe")
+        sm.add_permission_role(public, pv)
+        assert sm.is_item_public("can_get", "LicenceApplicationProbe")
+        sm.del_permission_role(public, pv)
+        assert not sm.is_item_public("can_get", "LicenceApplicationProbe")
