@@ -7,6 +7,25 @@
 
   // ---- the toolkit's dialog instead of the browser's alert() / confirm() -------------------
   // (engine/workspace_dialogs.html) Enter answers 确定, Esc 取消.
+  // Bootstrap ignores a hide asked while a dialog is still fading in: 取消 or × (and the
+  // questions' 确定) clicked that quickly close it as soon as it is shown, instead of leaving
+  // it open in front of the page.
+  function closeDialog($d) {
+    if ($d.data("opening")) { $d.data("closeWhenShown", true); } else { $d.modal("hide"); }
+  }
+  $(document).on("show.bs.modal", ".modal", function (e) {
+    if (e.target === this && !e.isDefaultPrevented()) {
+      $(this).data("opening", true).data("closeWhenShown", false);
+    }
+  });
+  $(document).on("shown.bs.modal hidden.bs.modal", ".modal", function (e) {
+    if (e.target !== this) { return; }
+    var $d = $(this), close = e.type === "shown" && $d.data("closeWhenShown");
+    $d.data("opening", false).data("closeWhenShown", false);
+    if (close) { $d.modal("hide"); }
+  });
+  $(document).on("click", ".modal [data-bs-dismiss=modal], .modal [data-dismiss=modal]",
+    function () { closeDialog($(this).closest(".modal")); });
   function dialog(message, asks, onOk) {
     var $d = $("#ui-dialog");
     if (!$d.length) {                      // a page without the workspace (none today)
@@ -16,7 +35,7 @@
     $d.find(".ui-message").text(message);
     $d.find(".js-ui-cancel").toggle(!!asks);
     $d.find(".js-ui-ok").off("click").on("click", function () {
-      $d.modal("hide");
+      closeDialog($d);
       if (onOk) { onOk(); }
     });
     $d.one("shown.bs.modal", function () { $d.find(".js-ui-ok").trigger("focus"); });
