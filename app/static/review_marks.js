@@ -24,20 +24,32 @@
     $list.toggle(red.length > 0);
     $(".rv-red-names").text(red.map(function (x) { return x.label; }).join(T.sep || "、") || T.none || "");
   }
+  // Saves go one at a time, in the order of the clicks (two quick clicks on a box are green,
+  // then red — answered in the other order they would leave it green); the answer to the last
+  // one shows the round's marks.
+  var queue = $.when(), pending = 0;
   function cycle($c) {
     if (!canMark) { return; }
     var path = $c.data("path"), next = NEXT[markOf($c)], body = { marks: {} };
     body.marks[path] = next;
     $c.toggleClass("mark-green", next === "green").toggleClass("mark-red", next === "red").addClass("rv-saving");
-    $.ajax({ url: url, method: "POST", contentType: "application/json", data: JSON.stringify(body),
-             headers: { "X-CSRFToken": csrf } })
-      .done(function (data) { $(".rv-error").hide(); show(data.marks || {}); showRed(data.red || []); })
-      .fail(function (xhr) {
-        var msg = (xhr.responseJSON && xhr.responseJSON.message) || xhr.statusText;
-        $(".rv-error").text((T.saveFailed || "") + msg).show();
-        $c.toggleClass("mark-green", false).toggleClass("mark-red", false);
-      })
-      .always(function () { $c.removeClass("rv-saving"); });
+    pending += 1;
+    queue = queue.then(function () {
+      return $.ajax({ url: url, method: "POST", contentType: "application/json",
+                      data: JSON.stringify(body), headers: { "X-CSRFToken": csrf } })
+        .done(function (data) {
+          if (pending === 1) { $(".rv-error").hide(); show(data.marks || {}); showRed(data.red || []); }
+        })
+        .fail(function (xhr) {
+          var msg = (xhr.responseJSON && xhr.responseJSON.message) || xhr.statusText;
+          $(".rv-error").text((T.saveFailed || "") + msg).show();
+          $c.toggleClass("mark-green", false).toggleClass("mark-red", false);
+        });
+    }).then(null, function () { return null; })  // a refused save does not stop the next ones
+      .always(function () {
+        pending -= 1;
+        if (!pending) { $(".rv-saving").removeClass("rv-saving"); }
+      });
   }
   $(document).on("click", ".rv-cell", function () { this.focus(); cycle($(this)); });
 
