@@ -254,3 +254,34 @@ def test_declaration_review_journey(user, live):
     assert "中华人民共和国海关出口货物报关单" in txt and s["pre_entry_no"] in txt
     assert "XAHB2026120502" in txt and "齿轮传动装置" in txt
     no_page_errors(user)
+
+
+def test_two_quick_clicks_on_a_box_leave_it_red_whatever_order_the_server_answers(
+        user, api, live):
+    """可视化审核 saves one mark at a time: the first save is held back by the test, and the
+    second click's save (red) must not overtake it and be undone by it (green)."""
+    from .test_customs_declaration import _act, _create
+
+    c = api("enterprise1")
+    rec = _create(c)["result"]
+    assert _act(c, rec["id"], "submit")["status"] == "under_review"
+    rp = user("reviewer1").page
+    held = []
+
+    def hold_the_first(route):
+        if route.request.method == "POST" and not held:
+            held.append(route)  # answered below
+        else:
+            route.continue_()
+
+    rp.route("**/visual_review/marks", hold_the_first)
+    rp.goto(f"{live.url}/cd_declaration/{rec['id']}/visual_review")
+    bill = rp.locator(".rv-cell[data-path=bill_no]")
+    bill.click()
+    bill.click()
+    rp.wait_for_timeout(500)  # time for a second save to be sent and answered, were it sent
+    held[0].continue_()
+    rp.wait_for_function("() => !document.querySelector('.rv-saving')")
+    assert "mark-red" in bill.get_attribute("class")
+    marks = api("reviewer1").get(f"/api/v1/cd_declaration/{rec['id']}/review_marks").json
+    assert marks["marks"].get("bill_no") == "red", marks
