@@ -334,3 +334,40 @@ def test_the_form_reads_the_flow_once_for_its_status_and_opinion_buttons(browser
     com.post(f"/me_licence_application/{pk}/do/return", data={"opinion": "请补充合同"})
     html = ent.get(f"/me_licence_application/{pk}").get_data(as_text=True)
     assert flow in html and opinions in html
+
+
+def _goods(n):
+    """``n`` goods lines of one specification each, as the form posts them."""
+    data = {"__tables": ["goods"] + [f"goods-{i}-specs" for i in range(n)]}
+    for i in range(n):
+        data.update({f"goods-{i}-hs_code": "8458110000", f"goods-{i}-name": f"数控车床{i}",
+                     f"goods-{i}-goods_state": "N", f"goods-{i}-unit": "001",
+                     f"goods-{i}-specs-0-model": f"CK{i}", f"goods-{i}-specs-0-qty": "1",
+                     f"goods-{i}-specs-0-unit_price": "1000"})
+    return data
+
+
+def test_opening_or_printing_a_record_reads_its_lines_in_as_many_statements_whatever_their_count(
+        browser, app):
+    """Goods and their specifications are read one table at a time, not once per goods line:
+    the statements of the form, its saved-with-errors page and its print do not grow with the
+    lines (a licence of 20 goods lines read its specifications in 20 statements)."""
+    ent = browser("enterprise1")
+    counts = {}
+    for n in (1, 4):
+        pk = new_draft(ent)
+        add_goods(ent, pk, _goods(n))
+        pages = {
+            "form": lambda pk=pk: ent.get(f"/me_licence_application/{pk}"),
+            "refused save": lambda pk=pk: ent.post(f"/me_licence_application/{pk}/do/save",
+                                                   data={**HEAD, "agent_mobile": "12"}),
+            "print": lambda pk=pk: ent.get(f"/me_licence_application/{pk}/print"),
+        }
+        for page, call in pages.items():
+            statements, resp = sql_statements(app, call)
+            assert resp.status_code == (422 if page == "refused save" else 200), page
+            counts[page, n] = len(statements)
+        html = ent.get(f"/me_licence_application/{pk}").get_data(as_text=True)
+        assert all(f"CK{i}" in html for i in range(n))
+    for page in ("form", "refused save", "print"):
+        assert counts[page, 4] == counts[page, 1], counts

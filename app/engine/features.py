@@ -23,7 +23,7 @@ from flask_appbuilder.api import BaseApi, safe
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from . import policy
+from . import policy, service
 from .i18n import gettext as _
 
 
@@ -105,7 +105,7 @@ class Message(Feature):
             @signed_in
             def message(self, actor, pk):
                 session = current_app.appbuilder.session
-                record = policy.get_scoped(session, model, pk, actor)
+                record = service.load(session, model, pk, actor, lines=True)
                 return _download(codec.dump(session, record), codec.mimetype,
                                  codec.filename(record))
 
@@ -175,7 +175,8 @@ class ExtraPrint(Feature):
             @expose(f"/<int:pk>/print/{feature.name}")
             @signed_in
             def print_extra(self, actor, pk):
-                record = policy.get_scoped(current_app.appbuilder.session, model, pk, actor)
+                record = service.load(current_app.appbuilder.session, model, pk, actor,
+                                      lines=True)
                 return feature._pdf(model, record)
 
         PrintView.model = model

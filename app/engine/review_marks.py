@@ -322,7 +322,7 @@ class ReviewView(BaseView):
         from . import present
 
         session = current_app.appbuilder.session
-        record = policy.get_scoped(session, self.model, pk, actor)
+        record = service.load(session, self.model, pk, actor, lines=True)
         feature = self.feature
         reason = refusal(actor, record, feature)
         buttons = [t for t in (wf_mod.find_transition(self.model, feature.pass_transition),

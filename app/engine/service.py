@@ -63,11 +63,13 @@ class Failed(Exception):
 
 
 # --- loading ---------------------------------------------------------------------------------
-def load(session, model, pk, actor, *, write: bool = False, options=()) -> Record:
+def load(session, model, pk, actor, *, write: bool = False, lines: bool = False,
+         options=()) -> Record:
     """One record through the actor's scope (404 outside it); ``write`` takes its row lock and
-    reloads it with its child lines."""
+    reloads it with its child lines.  ``lines``: read with its child lines, one statement per
+    child table (a form or a print shows them all), not one per parent line."""
     opts = list(options)
-    if write:
+    if write or lines:
         opts = list(wf.eager_children(model)) + opts
     return policy.get_scoped(session, model, pk, actor, options=opts, for_update=write)
 

@@ -280,7 +280,7 @@ class RecordView(BaseView):
     @expose("/<int:pk>")
     @engine_route
     def show(self, actor, pk):
-        record = policy.get_scoped(db_session(), self.model, pk, actor)
+        record = service.load(db_session(), self.model, pk, actor, lines=True)
         return self._form_page(actor, record)
 
     @expose("/new/computed", methods=["POST"])
@@ -298,7 +298,7 @@ class RecordView(BaseView):
         errors: dict[str, list[str]] = {}
         try:
             if pk is not None:
-                record = policy.get_scoped(session, self.model, pk, actor)
+                record = service.load(session, self.model, pk, actor, lines=True)
             else:
                 record = wf_mod.new_record(session, self.model, actor)
                 session.add(record)  # compute functions read through its session
@@ -383,7 +383,7 @@ class RecordView(BaseView):
         """The form again, as the user filled it, with what to correct."""
         session = db_session()
         if pk is not None:
-            record = service.load(session, self.model, pk, actor)
+            record = service.load(session, self.model, pk, actor, lines=True)
         else:
             try:
                 record = wf_mod.new_record(session, self.model, actor)
@@ -477,7 +477,7 @@ class RecordView(BaseView):
     def print_one(self, actor, pk):
         if self.meta.print is None:
             abort(404)
-        record = policy.get_scoped(db_session(), self.model, pk, actor)
+        record = service.load(db_session(), self.model, pk, actor, lines=True)
         return self._pdf_response([record], f"{self.meta.print.title}-{record.caption()}.pdf")
 
     @expose("/print")
