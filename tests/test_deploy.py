@@ -240,3 +240,21 @@ def test_start_serves_through_gunicorn_with_the_worker_beside_it(tmp_path):
     assert "development server" not in output
     assert not [pid for pid in children if _alive(pid)]
     assert BY_NAME["web"].command[0] == "gunicorn"
+
+
+def test_workers_are_forked_with_the_loaded_application_frozen_for_the_garbage_collector():
+    """gunicorn's pre_fork hook moves what the master loaded out of the collector's reach, so
+    the workers' collections walk only what their requests make."""
+    import gc
+    import runpy
+
+    environ = dict(os.environ)
+    conf = runpy.run_path(os.path.join(ROOT, "deploy", "gunicorn.conf.py"))
+    try:
+        conf["pre_fork"](None, None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+        conf["on_exit"](None)  # the settings' own metrics directory
+        os.environ.clear()
+        os.environ.update(environ)
