@@ -25,7 +25,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_object("config")
     if overrides:
         app.config.update(overrides)
-    from app import observability, settings
+    from app import observability, read_only_commit, settings
 
     settings.validate(app)  # refuses a production start with a missing key, SQLite, debug …
     _security_settings(app)
@@ -64,6 +64,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     with app.app_context():
         db.init_app(app)
         _sqlite_pragmas(app)
+        read_only_commit.install(db.engine)
         appbuilder.init_app(app, db.session)
         inputs.install(app)  # before any view reads the request (login included)
         from app.engine.views import EngineUtilView
