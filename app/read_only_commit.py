@@ -41,10 +41,16 @@ def _statement(conn, cursor, statement, parameters, context, executemany) -> Non
 
 
 def _rollback(conn) -> None:
+    import psycopg
     from psycopg.pq import TransactionStatus
 
-    if conn.info.get(_WROTE, True):
-        return
+    if conn.invalidated or conn.info.get(_WROTE, True):
+        return  # (an invalidated connection has no transaction left to end)
     dbapi = conn.connection.dbapi_connection
     if dbapi is not None and dbapi.info.transaction_status == TransactionStatus.INTRANS:
-        dbapi.commit()
+        try:
+            dbapi.commit()
+        except psycopg.Error:
+            # The connection broke (a restarted server): the rollback that follows meets it
+            # as SQLAlchemy expects, which invalidates the connection and tells the caller.
+            pass
