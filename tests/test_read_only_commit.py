@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from app import read_only_commit
 
@@ -64,41 +64,40 @@ def test_a_failed_read_is_rolled_back_and_the_connection_serves_on(engine):
         assert c.execute(text("SELECT n FROM box WHERE id = 1")).scalar() == 10
 
 
-def test_a_connection_lost_during_a_read_is_handled_as_without_it(engine, scratch_pg):
-    """The server ended the connection (a restart): the rollback raises SQLAlchemy's own
-    error, the pool drops the connection, and the next request gets a working one."""
-    from sqlalchemy.exc import OperationalError
-
-    read_only_commit.install(engine)
-    admin = create_engine(scratch_pg.replace("postgresql://", "postgresql+psycopg://", 1),
+def _read_then_lose_the_connection(engine, url):
+    """A connection that has read, then ended by the server (as a restart ends it)."""
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
                           isolation_level="AUTOCOMMIT")
     c = engine.connect()
     pid = c.execute(text("SELECT pg_backend_pid()")).scalar()
     with admin.connect() as a:
         a.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
     admin.dispose()
-    with pytest.raises(OperationalError):
-        c.rollback()
-    c.close()
+    return c
+
+
+def _serves_on(engine):
     with engine.connect() as c:
         assert c.execute(text("SELECT n FROM box WHERE id = 1")).scalar() == 10
 
 
-def test_a_read_that_met_a_lost_connection_is_rolled_back_as_without_it(engine, scratch_pg):
-    from sqlalchemy.exc import OperationalError
-
+def test_a_connection_lost_during_a_read_is_handled_as_without_it(engine, scratch_pg):
+    """The server ended the connection: the rollback raises SQLAlchemy's own error, the pool
+    drops the connection, and the next request gets a working one."""
     read_only_commit.install(engine)
-    admin = create_engine(scratch_pg.replace("postgresql://", "postgresql+psycopg://", 1),
-                          isolation_level="AUTOCOMMIT")
-    c = engine.connect()
-    pid = c.execute(text("SELECT pg_backend_pid()")).scalar()
-    with admin.connect() as a:
-        a.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-    admin.dispose()
+    c = _read_then_lose_the_connection(engine, scratch_pg)
+    with pytest.raises(OperationalError):
+        c.rollback()
+    c.close()
+    _serves_on(engine)
+
+
+def test_a_read_that_met_a_lost_connection_is_rolled_back_as_without_it(engine, scratch_pg):
+    read_only_commit.install(engine)
+    c = _read_then_lose_the_connection(engine, scratch_pg)
     with pytest.raises(OperationalError):
         c.execute(text("SELECT n FROM box WHERE id = 1"))
     assert c.invalidated
     c.rollback()
     c.close()
-    with engine.connect() as c:
-        assert c.execute(text("SELECT n FROM box WHERE id = 1")).scalar() == 10
+    _serves_on(engine)
