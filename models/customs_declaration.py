@@ -659,7 +659,8 @@ def goods_box_text(line, path: str) -> str:
         return "\n".join(v for v in (line.g_name, line.g_model) if v)
     if path == "g_qty":
         rows = [(c("qty1"), s("unit1")), (c("qty2"), s("unit2")), (c("g_qty"), s("g_unit"))]
-        return "\n".join(f"{q}{u}" for q, u in rows if q)
+        # 2台 in Chinese, "2 set" in English: the catalogue says where the space goes
+        return "\n".join(_("%(qty)s%(unit)s", qty=q, unit=u) if u else q for q, u in rows if q)
     if path == "decl_price":
         return "\n".join(v for v in (c("decl_price"), c("decl_total"), s("trade_curr")) if v)
     if path == "code_ts":

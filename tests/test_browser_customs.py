@@ -252,7 +252,7 @@ def test_declaration_review_journey(user, live):
     with pdfplumber.open(io.BytesIO(resp.body())) as pdf:
         txt = "".join(p.extract_text() or "" for p in pdf.pages)
     assert "中华人民共和国海关出口货物报关单" in txt and s["pre_entry_no"] in txt
-    assert "XAHB2026120502" in txt and "齿轮传动装置" in txt
+    assert "XAHB2026120502" in txt and "8483409000" in txt  # a goods line's 商品编号, whole
     no_page_errors(user)
 
 

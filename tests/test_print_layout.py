@@ -73,8 +73,21 @@ def _printed_types() -> list[str]:
 
 
 # --- widest values -----------------------------------------------------------------------
+PLAIN_WORDS = ("Sample", "value", "north", "harbour", "machine", "works", "limited")
+PLAIN_NUMBER = decimal.Decimal("12345678.25")  # an amount of eight digits: 19,600,000.00 JPY …
+
+
 def _text(n: int, variant: str, k: int = 0) -> str:
     """n characters, the last ones telling record k from the others (unique columns)."""
+    if variant == "plain":  # ordinary words (codes of a few letters in capitals), ≤ 40 chars
+        if n < 8:
+            return "ABCDEFGH"[:n - 1] + "ABCDEFGHJK"[k % 10] if n > 1 else "A"
+        words, text = [*PLAIN_WORDS[:4], PLAIN_WORDS[4 + k % 3]], PLAIN_WORDS[0]
+        for word in words[1:]:
+            if len(text) + len(word) + 1 > min(n, 40) - 2:  # whole words, room for the tag
+                break
+            text = f"{text} {word}"
+        return f"{text} {'ABCDEFGHJKLMNPQRSTUVXYZ'[k % 23]}"
     if variant == "cjk":
         body = (CJK * (n // len(CJK) + 1))[:n]
         tag = chr(0x4E00 + 37 * k)
@@ -84,7 +97,13 @@ def _text(n: int, variant: str, k: int = 0) -> str:
     return body[:-1] + tag if n > 1 else body
 
 
-def _number(coltype):
+def _number(coltype, variant="widest"):
+    if variant == "plain":  # a large but ordinary number that fits the column
+        if isinstance(coltype, Numeric):
+            digits = (coltype.precision or 18) - (coltype.scale or 0)
+            value = min(PLAIN_NUMBER, decimal.Decimal(10) ** digits - 1)
+            return value.quantize(decimal.Decimal(1).scaleb(-(coltype.scale or 0)))
+        return 12345678
     if isinstance(coltype, Numeric):
         digits = (coltype.precision or 18) - (coltype.scale or 0)
         scale = coltype.scale or 0
@@ -103,7 +122,7 @@ def _widest_code(session, listname, variant):
     from app.engine import codelists
 
     items = codelists.items(session, listname).values()
-    key = "name" if variant == "cjk" else "name_en"
+    key = "name" if variant == "cjk" else "name_en"  # plain: English names
     return max(items, key=lambda i: len(i["code"]) + len(i[key] or i["name"]))["code"]
 
 
@@ -122,7 +141,7 @@ def _value(session, spec, coltype, variant, k):
     if isinstance(coltype, Date):
         return dt.date(2026, 12, 31)
     if isinstance(coltype, (Numeric, Integer)):
-        return _number(coltype)
+        return _number(coltype, variant)
     if isinstance(coltype, String) and coltype.length:
         return _text(coltype.length, variant, k)
     if isinstance(coltype, (Text, String)):
@@ -134,7 +153,8 @@ def _new_org(session, variant, k) -> int:
     from models.base import Organisation
 
     return session.execute(insert(Organisation).values(
-        kind="company", name=_text(200, variant, k), name_en=_text(200, "latin", k),
+        kind="company", name=_text(200, variant, k),
+        name_en=_text(200, "plain" if variant == "plain" else "latin", k),
         address=_text(300, variant, k))).inserted_primary_key[0]
 
 
@@ -146,7 +166,8 @@ def _widen_orgs(session, variant, ids) -> None:
 
     for i in ids:
         session.execute(update(Organisation).where(Organisation.id == i).values(
-            name=_text(200, variant, i), name_en=_text(200, "latin", i)))
+            name=_text(200, variant, i),
+            name_en=_text(200, "plain" if variant == "plain" else "latin", i)))
 
 
 def _row(session, resource, model, variant, k, extra) -> dict:
