@@ -26,7 +26,7 @@ import re
 
 from flask import has_app_context
 from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, select
-from sqlalchemy.orm import mapped_column, object_session
+from sqlalchemy.orm import mapped_column
 
 from app.engine import (
     ADMIN,
@@ -153,7 +153,9 @@ def _bound(cert, ctx) -> None:
 CERT_FLOW = Workflow(
     states=[State("issued", lazy_pgettext("状态", "已签发"), initial=True, style="success")],
     transitions=[
-        Transition("save", _l("保存"), ["issued"], roles=[CUSTOMS], kind=SAVE),
+        # issued from its first save: no draft to complete later
+        Transition("save", _l("保存"), ["issued"], roles=[CUSTOMS], kind=SAVE,
+                   check_required=True),
         Transition("bind", _l("关联"), ["issued"], "issued", roles=[ENTERPRISE],
                    inputs=[Input("export_entry_no", _l("出口报关单号"), String(18),
                                  required=True, validators=(export_entry_no,),
@@ -254,7 +256,7 @@ def _certificate_refusal(app, ctx) -> str | None:
 
 
 def _lock_certificate(app):
-    return _certificate(object_session(app), app)
+    return _certificate(session_for(app), app)  # (an application 提交 before any 暂存 is new)
 
 
 def _submitted(app, ctx) -> None:

@@ -63,6 +63,7 @@ from app.engine.i18n import lazy_gettext as _l
 from app.engine.i18n import lazy_pgettext
 from app.engine.memo import memo
 from app.engine.notify import notify_org
+from app.engine.record import session_for
 from models.base import Organisation, usd_rate
 
 SYSTEM = System("me_licence", _l("机电产品进口单证"), icon="fa-cogs", order=90, groups=[
@@ -701,7 +702,7 @@ class LicenceContract(ChildRecord):
 # 第六章 报关余量查询 / 第七章 结关数据查询 — clearances recorded by customs
 # ==========================================================================================
 def _licence_by_no(clearance, session=None):
-    session = session or object_session(clearance)
+    session = session or session_for(clearance)  # a clearance 提交 unsaved is locked too
     if session is None or not clearance.licence_no:
         return None
     return session.scalar(select(LicenceApplication).where(

@@ -383,3 +383,17 @@ def test_another_companys_ids_are_not_found_everywhere(api, browser, db):
     resp = b2.post(f"/coo_coordination/{DRAFT}/attachments/{aid}/delete")
     assert resp.status_code == 404
     assert _attachments(db, DRAFT) == 1 and get(db, CooCoordination, DRAFT) is not None
+
+
+def test_submit_straight_from_the_new_form_declares_it(browser, db):
+    """提交 on a form never saved (no 暂存 first): the certificate is looked up and row-locked
+    through the request's session, the application is declared, nothing typed is lost."""
+    b = browser("enterprise1")
+    data = {"kind": "customs", **application("R266100000000101", ENTRY_RELEASED,
+                                             agreement_code="22")}
+    resp = b.post("/coo_coordination/new/do/submit", data=data)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    pk = int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    rec = get(db, CooCoordination, pk)
+    assert rec.status == "declared" and rec.cert_no == "R266100000000101"
+    assert rec.certificate_id == _cert(db, "R266100000000101").id

@@ -230,7 +230,8 @@ def transitions_of(model) -> list[Transition]:
     if plain is None:
         roles = meta.create_roles
         plain = [
-            Transition("save", _l("保存"), ANY, roles=roles, kind=SAVE),
+            # no draft to finish later: what is saved is the record, complete
+            Transition("save", _l("保存"), ANY, roles=roles, kind=SAVE, check_required=True),
             delete_transition(ANY, roles),
         ]
         meta._plain_transitions = plain
