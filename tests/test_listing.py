@@ -79,6 +79,10 @@ def test_a_bad_date_in_the_search_is_reported(browser):
     html = browser("enterprise1").get(
         "/me_licence_application/?_searched=1&declared_at__from=yesterday").get_data(as_text=True)
     assert "「申报时间」的查询条件格式错误" in html
+    # the record's own columns (最近操作时间 = updated_at) by their label too, never the name
+    html = browser("enterprise1").get(
+        "/cd_inventory/?_searched=1&updated_at__from=2026-13-45").get_data(as_text=True)
+    assert "「最近操作时间」的查询条件格式错误" in html and "updated_at」" not in html
 
 
 def test_keyset_paging_forward_backward_and_last(browser, app):

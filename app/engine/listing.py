@@ -36,7 +36,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased, load_only
 
 from . import fields as fields_mod
-from . import policy
+from . import policy, present
 from .fields import Search
 from .i18n import gettext as _
 from .textindex import TextGram, grams
@@ -232,8 +232,7 @@ def _gram_join(session, q, model, joins):
 def _search_label(model, s: Search):
     if s.label:
         return s.label
-    spec = model.meta().fields.get(s.field)
-    return spec.label if spec else s.field
+    return present.column_label(model, s.field)  # 最近操作时间 for updated_at, as the form says
 
 
 def base_select(model, actor, *, where=None, rules=None):
