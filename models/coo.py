@@ -273,7 +273,8 @@ def _submitted(app, ctx) -> None:
     else:
         app.export_declaration = _(
             "出口报关单 %(no)s：%(trade)s，运抵国 %(country)s，%(goods)s，状态 %(status)s",
-            no=dec.entry_id, trade=dec.trade_name or "", country=dec.trade_country or "",
+            no=dec.entry_id, trade=dec.trade_name or "",
+            country=codelist_data.display(ctx.session, "country", dec.trade_country) or "",
             goods=dec.goods_names or "", status=dec.meta().workflow.state_label(dec.status))[:500]
     app.customs_reply = None
 

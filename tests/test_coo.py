@@ -163,6 +163,7 @@ def test_submit_of_a_bound_certificate_is_declared_and_customs_see_it(api, db):
     assert rec.certificate_id == _cert(db, "R266100000000101").id
     assert rec.cert_kind == "customs" and rec.cert_bound_at is not None
     assert ENTRY_RELEASED in rec.export_declaration and "放行" in rec.export_declaration
+    assert "运抵国 DEU 德国，" in rec.export_declaration  # the country by its name, as shown
     seen = api("customs1").get(f"{API}/{pk}").json["result"]
     assert seen["export_declaration"] == rec.export_declaration
 
