@@ -17,7 +17,7 @@ register("levy_nature", _l("征免性质"), "levy_nature_征免性质.csv")
 register("duty_mode", _l("征减免税方式"), "duty_mode_征减免税方式.csv")
 register("license_document", _l("监管证件代码"), "license_document_监管证件代码.csv")
 register("trade_agreement", _l("优惠贸易协定"), "preferential_trade_agreement_优惠贸易协定.csv",
-         en="short_en")
+         en="name_en")
 
 # Lists of the M&E licence system (seed 004): values as printed on the 自动进口许可证申请表
 # and the single window's parameter lists; see SOURCES.md (product-compiled, to be verified

@@ -398,3 +398,13 @@ def test_submit_straight_from_the_new_form_declares_it(browser, db):
     rec = get(db, CooCoordination, pk)
     assert rec.status == "declared" and rec.cert_no == "R266100000000101"
     assert rec.certificate_id == _cert(db, "R266100000000101").id
+
+
+def test_trade_agreements_read_by_their_english_names(browser):
+    """优惠贸易协定 in English: 'China-Korea FTA', not the abbreviation 'KR'."""
+    b = browser("enterprise1")
+    assert b.get("/lang/en").status_code == 302
+    html = b.get(f"/coo_coordination/{CLOSED}").get_data(as_text=True)
+    assert "22 Regional Comprehensive Economic Partnership (RCEP)" in html
+    listing = b.get("/coo_certificate/screen/bind/").get_data(as_text=True)
+    assert "19 China-Korea FTA" in listing, re.findall(r"<td[^>]*>\s*19[^<]*", listing)
