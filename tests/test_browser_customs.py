@@ -285,3 +285,31 @@ def test_two_quick_clicks_on_a_box_leave_it_red_whatever_order_the_server_answer
     assert "mark-red" in bill.get_attribute("class")
     marks = api("reviewer1").get(f"/api/v1/cd_declaration/{rec['id']}/review_marks").json
     assert marks["marks"].get("bill_no") == "red", marks
+
+
+GRID_PROBLEMS = """() => {
+  const out = [], ctx = document.createElement('canvas').getContext('2d');
+  const width = (el, text) => { ctx.font = getComputedStyle(el).font; return ctx.measureText(text).width; };
+  for (const input of document.querySelectorAll('.child-table td input.form-control')) {
+    if (!input.offsetParent || !input.value) continue;
+    const pad = parseFloat(getComputedStyle(input).paddingLeft);
+    const r = input.getBoundingClientRect(), codeRight = r.left + pad + width(input, input.value);
+    const code = input.dataset.codelist || input.dataset.picker;  // a code, not free text
+    if (code && input.scrollWidth > input.clientWidth + 1) out.push(input.name + ' cut: ' + input.value);
+    const name = input.parentElement.querySelector('.code-name');
+    if (name && name.textContent.trim() && name.getBoundingClientRect().left < codeRight - 0.5)
+      out.push(input.name + ' ' + input.value + ' under ' + name.textContent);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_codes_in_the_goods_grid_are_whole_and_never_under_their_names(user, lang):
+    """商品编号 (10 digits) whole in its box; 成交单位 011 beside 'piece (article)', not under."""
+    ent = user("enterprise1")
+    ent.goto(f"/lang/{lang}")
+    ent.goto("/cd_declaration/3")
+    assert ent.page.locator(".child-table td input[name$=code_ts]").count() > 0
+    ent.shot(f"customs-grid-{lang}")
+    assert ent.page.evaluate(GRID_PROBLEMS) == []

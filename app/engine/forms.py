@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import Boolean
+from sqlalchemy import Boolean, String
 
 from . import policy, present
 from .changes import blank_row
@@ -50,6 +50,9 @@ class FieldView:
     href: str | None = None
     # A reviewer's mark on this field (review_marks.py): "red" = marked wrong.
     mark: str | None = None
+    # A short code's length (商品编号 10, 计量单位 3): its box in a grid of lines is at least
+    # that wide, and a code list's name beside the code never covers it.
+    chars: int | None = None
 
     @property
     def state_class(self) -> str:
@@ -103,6 +106,9 @@ def _value_source(obj, posted: dict | None, name: str):
     return getattr(obj, name, None) if obj is not None else None, False
 
 
+MAX_CODE_CHARS = 18  # 统一社会信用代码
+
+
 def field_view(session, obj, spec: FieldSpec, path: str, editable: bool, posted, errors,
                coltype, record_for_rules, resource: str | None = None) -> FieldView:
     raw, from_post = _value_source(obj, posted, spec.name)
@@ -134,6 +140,8 @@ def field_view(session, obj, spec: FieldSpec, path: str, editable: bool, posted,
         autofocus=spec.autofocus and editable, visible=spec.is_visible(record_for_rules),
         show_when=show_when, computed=spec.compute is not None,
         href=None if from_post else present.link_href(obj, spec),
+        chars=coltype.length if isinstance(coltype, String) and coltype.length
+        and coltype.length <= MAX_CODE_CHARS else None,
     )
 
 
