@@ -95,3 +95,22 @@ def test_outbox_retries_while_the_sender_is_down_and_then_delivers(app, db):
 
 
 __all__ = ["get"]
+
+
+def test_a_notice_names_its_record_and_publisher_in_the_readers_language(browser, db):
+    """关联单证类型 by the record type's name, 关联单证 by its number, 系统 translated — never
+    the resource name, the id or the stored Chinese marker."""
+    from models.coo import CooCoordination
+
+    notice = db.scalars(select(Notice).where(Notice.entity == "coo_coordination")
+                        .order_by(Notice.id)).first()
+    coord = get(db, CooCoordination, notice.record_id)
+    b = browser("enterprise1")
+    html = b.get(f"/notice/{notice.id}").get_data(as_text=True)
+    assert "享惠受阻协调申请" in html and coord.coord_no in html and ">系统<" in html
+    assert b.get("/lang/en").status_code == 302
+    html = b.get(f"/notice/{notice.id}").get_data(as_text=True)
+    assert "Preference Obstruction Coordination Application" in html
+    assert coord.coord_no in html and ">coo_coordination<" not in html and "系统" not in html
+    assert ">System<" in html
+    assert ">System<" in b.get("/notice/?_searched=1").get_data(as_text=True)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import mapped_column
 
 from . import present
 from .i18n import gettext
+from .policy import SYSTEM_NAME
 from .present import same
 from .record import ChildRecord, Record, now, root_and_spec
 
@@ -64,7 +65,7 @@ def add_flow_entry(session, record: Record, transition: str, from_state, to_stat
         from_state=from_state,
         to_state=to_state,
         actor_id=actor.user_id if actor else None,
-        actor_name=actor.display_name if actor else "系统",
+        actor_name=actor.display_name if actor else SYSTEM_NAME,
         role=role or (actor.role if actor else ""),
         org_name=actor.org_name if actor else None,
         at=now(),
@@ -123,7 +124,7 @@ def record_field_changes(session, actor) -> None:
                 entity=entity, record_id=rid, field=fname, label=str(label)[:200],
                 old_value=display(old), new_value=display(new),
                 actor_id=actor.user_id if actor else None,
-                actor_name=actor.display_name if actor else "系统", at=now(),
+                actor_name=actor.display_name if actor else SYSTEM_NAME, at=now(),
             ))
 
 

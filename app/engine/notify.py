@@ -29,14 +29,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import mapped_column
 
-from . import policy
+from . import policy, present
 from .fields import Search, field
 from .guard import system
 from .history import default_locale
 from .i18n import lazy_gettext as _l
 from .menus import Group, System
 from .policy import Addressed
-from .record import REGISTRY, Record, now
+from .record import REGISTRY, Record, now, session_for
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,17 @@ def _org_options(record=None):
 
 
 def _stamp_publisher(notice, actor, session):
-    notice.publisher = (actor.org_name or actor.display_name) if actor else "系统"
+    notice.publisher = (actor.org_name or actor.display_name) if actor else policy.SYSTEM_NAME
     notice.published_at = now()
+
+
+def _related_caption(notice) -> str:
+    """The record a notice is about by its number (协调单号 …), not its id."""
+    model = REGISTRY.get(notice.entity or "")
+    if model is None or notice.record_id is None:
+        return "" if notice.record_id is None else str(notice.record_id)
+    related = session_for(notice).get(model, notice.record_id)
+    return related.caption() if related is not None else str(notice.record_id)
 
 
 COMMON = System("common", _l("系统通知"), icon="fa-bell", order=0, groups=[
@@ -87,10 +96,12 @@ class Notice(Record):
     org_id = field(Integer, _l("发送对象单位"), foreign_key=ForeignKey("organisation.id"),
                    widget="select", choices=_org_options)
     content = field(Text, _l("内容"), widget="textarea")
-    entity = field(String(60), _l("关联单证类型"), system=True)
-    record_id = field(Integer, _l("关联单证"), system=True)
+    entity = field(String(60), _l("关联单证类型"), system=True,
+                   display_fn=lambda n: present.record_type_label(n.entity))
+    record_id = field(Integer, _l("关联单证"), system=True, display_fn=_related_caption)
     published_at = field(DateTime, _l("发布时间"), system=True)
-    publisher = field(String(200), _l("发布单位"), system=True)
+    publisher = field(String(200), _l("发布单位"), system=True,
+                      display_fn=lambda n: present.who(n.publisher))
 
     __table_args__ = (Index("ix_notice_org", "org_id", "published_at"),)
 
@@ -126,7 +137,8 @@ class OutboxMessage(Model):
 
 
 def notify_org(session, org_id, title: str, content: str = "", *, record=None,
-               role: str | None = None, publisher: str = "系统", email: bool = True) -> Notice:
+               role: str | None = None, publisher: str = policy.SYSTEM_NAME,
+               email: bool = True) -> Notice:
     """A 通知 to one organisation (e.g. 补充材料), plus an e-mail to its contact address."""
     # Stored text is written in the product's default language, whoever acted.
     with force_locale(default_locale()):

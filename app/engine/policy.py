@@ -86,7 +86,10 @@ class Actor:
         return next(iter(self.roles), "")
 
 
-SYSTEM = Actor(None, "system", "系统", frozenset({ADMIN}), system=True)
+# The name stored for what the system did by itself (history, notices); shown translated
+# (present.who).
+SYSTEM_NAME = "系统"
+SYSTEM = Actor(None, "system", SYSTEM_NAME, frozenset({ADMIN}), system=True)
 
 
 def actor_for_user(user) -> Actor | None:

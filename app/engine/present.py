@@ -93,6 +93,21 @@ def link_href(record, spec: FieldSpec | None) -> str | None:
     return url_for(f"{spec.link[1]}_view.list") + str(rid)
 
 
+def who(name: str | None) -> str:
+    """A stored actor or publisher name as the user reads it: 系统 in the user's language."""
+    from .policy import SYSTEM_NAME
+
+    return _("系统") if name == SYSTEM_NAME else name or ""
+
+
+def record_type_label(resource: str | None) -> str:
+    """A record type's name (享惠受阻协调申请) for its resource name (coo_coordination)."""
+    from .record import REGISTRY
+
+    model = REGISTRY.get(resource or "")
+    return str(model.meta().label) if model is not None else resource or ""
+
+
 def cell(session, record, name: str) -> str:
     """The text of one column of a record, as lists, exports and the API show it."""
     return formatter(type(record), name)(session, record)
