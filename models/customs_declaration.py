@@ -1074,7 +1074,7 @@ class CdDeclaration(Record):
         for e in flow_of(object_session(self), self):
             t = wf.get(e.transition)
             if t is not None and CUSTOMS in t.roles:
-                out.append((t.label, e.at, e.opinion or "", e.org_name or e.actor_name))
+                out.append((t.label, e.at, e.opinion_text, e.org_name or e.actor_name))
         return out
 
 

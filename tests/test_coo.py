@@ -408,3 +408,18 @@ def test_trade_agreements_read_by_their_english_names(browser):
     assert "22 Regional Comprehensive Economic Partnership (RCEP)" in html
     listing = b.get("/coo_certificate/screen/bind/").get_data(as_text=True)
     assert "19 China-Korea FTA" in listing, re.findall(r"<td[^>]*>\s*19[^<]*", listing)
+
+
+def test_a_steps_inputs_read_in_the_readers_language_in_the_history(browser, db):
+    """办结 in English, read in Chinese: 协调结果：…, not the writer's 'Coordination Result'."""
+    cus = browser("customs1")
+    assert cus.get("/lang/en").status_code == 302
+    resp = cus.post(f"/coo_coordination/{PENDING}/do/close",
+                    data={"input-result": "Preference granted after consultation"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
+    assert "Coordination Result: Preference granted" in cus.get(
+        f"/coo_coordination/{PENDING}/history?tab=flow").get_data(as_text=True)
+    zh = browser("customs1").get(f"/coo_coordination/{PENDING}/history?tab=opinions")
+    html = zh.get_data(as_text=True)
+    assert "协调结果：Preference granted after consultation" in html
+    assert "Coordination Result" not in html

@@ -412,7 +412,7 @@ class RecordApi(ModelRestApi):
             "to": e.to_state, "to_label": label(e.to_state),
             "who": e.actor_name, "role": e.role,
             "role_label": str(ROLE_LABELS.get(e.role, e.role)), "org": e.org_name,
-            "when": e.at.isoformat(), "opinion": e.opinion,
+            "when": e.at.isoformat(), "opinion": e.opinion_text or None,
         } for e in history.flow_of(session, rec)]
         field_changes = []
         for c in history.changes_of(session, rec):

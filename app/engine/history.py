@@ -10,7 +10,7 @@ import datetime as dt
 import decimal
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, Index, Integer, String, Text, inspect, select
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, inspect, select
 from sqlalchemy.orm import mapped_column
 
 from . import present
@@ -35,8 +35,26 @@ class FlowEntry(Model):
     org_name = mapped_column(String(200))
     at = mapped_column(DateTime, nullable=False, default=now)
     opinion = mapped_column(Text)
+    # What the step asked for besides an opinion (退回原因, 协调结果 …): input name -> value.
+    inputs = mapped_column(JSON)
 
     __table_args__ = (Index("ix_flow_entry_record", "entity", "record_id", "id"),)
+
+    @property
+    def opinion_text(self) -> str:
+        """The typed opinion, or the step's inputs as "label：value" with each input's label
+        in the reader's language (older entries keep the text they were written with)."""
+        if self.opinion or not self.inputs:
+            return self.opinion or ""
+        from .record import REGISTRY
+        from .workflow import find_transition
+
+        model = REGISTRY.get(self.entity)
+        t = find_transition(model, self.transition) if model is not None else None
+        labels = {inp.name: inp.label for inp in (t.inputs if t is not None else ())}
+        return gettext("；").join(
+            gettext("%(label)s：%(value)s", label=labels.get(name, name), value=value)
+            for name, value in self.inputs.items())
 
 
 class FieldChange(Model):
@@ -57,7 +75,8 @@ class FieldChange(Model):
 
 
 def add_flow_entry(session, record: Record, transition: str, from_state, to_state, actor,
-                   opinion: str | None = None, role: str | None = None) -> FlowEntry:
+                   opinion: str | None = None, role: str | None = None,
+                   inputs: dict | None = None) -> FlowEntry:
     entry = FlowEntry(
         entity=record.meta().resource,
         record_id=record.id,
@@ -70,6 +89,7 @@ def add_flow_entry(session, record: Record, transition: str, from_state, to_stat
         org_name=actor.org_name if actor else None,
         at=now(),
         opinion=(opinion or None),
+        inputs=inputs or None,
     )
     session.add(entry)
     return entry

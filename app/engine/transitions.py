@@ -313,7 +313,8 @@ def _perform(session, record, t: Transition, ctx: Context, *, is_new: bool = Fal
             add_flow_entry(session, record, "create", None, wf.initial, actor)
         if t.kind in STATE_KINDS:
             add_flow_entry(session, record, t.name, from_state, to_state, actor,
-                           ctx.opinion or _inputs_text(t, ctx), role=_signing_role(actor, t))
+                           ctx.opinion, role=_signing_role(actor, t),
+                           inputs=None if ctx.opinion else _inputs_shown(t, ctx))
         if flush:
             session.flush()
     message = str(t.success(record) if callable(t.success) else t.success_message)
@@ -327,12 +328,11 @@ def _signing_role(actor, t: Transition) -> str | None:
     return policy.acting_role(actor, t.roles)
 
 
-def _inputs_text(t: Transition, ctx: Context) -> str | None:
-    """What a transition asked for (退回原因, 证书编号 …) stands in its flow entry."""
-    parts = [_("%(label)s：%(value)s", label=inp.label, value=present_value(ctx.inputs[inp.name]))
-             for inp in t.inputs
-             if inp.widget != "file" and not inp.secret and ctx.inputs.get(inp.name)]
-    return _("；").join(parts) or None
+def _inputs_shown(t: Transition, ctx: Context) -> dict[str, str] | None:
+    """What a transition asked for (退回原因, 证书编号 …) stands in its flow entry, by input
+    name: the history shows it with the input's label in the reader's language."""
+    return {inp.name: present_value(ctx.inputs[inp.name]) for inp in t.inputs
+            if inp.widget != "file" and not inp.secret and ctx.inputs.get(inp.name)} or None
 
 
 def present_value(value) -> str:

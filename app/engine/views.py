@@ -250,7 +250,7 @@ class RecordView(BaseView):
             pending_change=pending, change_rows=change_rows, open_dialog=open_dialog,
             dialog_errors=dialog_errors or {}, dialog_values=dialog_values or {},
             can_create=wf_mod.creation_refusal(session, self.model, actor) is None,
-            has_opinions=any(e.opinion for e in flow),
+            has_opinions=any(e.opinion_text for e in flow),
         ), status
 
     @expose("/new")
@@ -444,7 +444,7 @@ class RecordView(BaseView):
         flow = history.flow_of(session, record)
         tab = request.args.get("tab", "flow")
         return self._render("engine/history.html", record=record, flow=flow,
-                            opinions=[e for e in flow if e.opinion],
+                            opinions=[e for e in flow if e.opinion_text],
                             changes=history.changes_of(session, record), tab=tab,
                             state_label=self._state_label,
                             transition_label=self._transition_label,
