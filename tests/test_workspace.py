@@ -68,3 +68,12 @@ def test_the_products_pages_are_on_bootstrap_5_and_flask_appbuilders_screens_kee
     # the served file is the one the licence and version notes describe
     resp = admin.get(bs5)
     assert resp.status_code == 200 and b"Bootstrap  v5.3.9" in resp.get_data()[:200]
+
+
+def test_a_menu_label_cut_in_the_sidebar_is_read_whole_in_its_tooltip(browser):
+    """Long English group names end in … in the 功能栏; their title gives the whole name."""
+    b = browser("enterprise1")
+    assert b.get("/lang/en").status_code == 302
+    html = b.get("/").get_data(as_text=True)
+    assert 'aria-expanded="false" title="M&amp;E product import licences"' in html
+    assert 'title="Coordination for a Customs Certificate of Origin"' in html
