@@ -23,8 +23,8 @@ def test_each_role_gets_its_systems_and_functions(browser):
     html = browser("customs1").get("/").get_data(as_text=True)
     assert sections(html) == ["系统通知", "进口旧机电产品装运前检验监督管理", "智慧云报关 进出口管理",
                               "机电产品进口单证"]
-    assert re.search(r'<a class="menu-entry" href="/cd_declaration/" data-py="bgsjcx">报关数据查询</a>',
-                     html)
+    assert re.search(r'<a class="menu-entry" href="/cd_declaration/" data-py="bgsjcx"'
+                     r' title="报关数据查询">报关数据查询</a>', html)
     assert 'data-py="ycztdj"' in html                      # the group 异常状态登记
     assert ".navbar .dropdown-toggle" not in html and "navbar-nav\">\n" not in html
     inst = browser("institution1").get("/").get_data(as_text=True)
