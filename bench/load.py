@@ -41,6 +41,8 @@ PASSWORD = "Demo@12345"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 NEXT_RE = re.compile(r'href="([^"]*[?&]after=[^"]+)"')
 LATE_S = 0.05  # a paced request sent this much after its time counts as late
+WINDOW_S = 30  # the timeline's window
+CLK = os.sysconf("SC_CLK_TCK")
 RES = "/me_licence_application"
 API = "/api/v1/me_licence_application"
 
@@ -244,7 +246,53 @@ def worker_rss(master: int) -> dict[int, int]:
     return out
 
 
-def drive(port, mix, users, duration, logins, rate=None) -> dict:
+def cpu_ticks(master: int | None) -> dict[str, int]:
+    """Processor time used so far (clock ticks, user + system) by the server's workers, by
+    PostgreSQL's processes on this machine, by this load client and by the whole machine."""
+    out = {"server": 0, "postgres": 0, "client": 0}
+    me = os.getpid()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                head, _, rest = f.read().rpartition(")")
+        except OSError:
+            continue
+        fields = rest.split()
+        ticks = int(fields[11]) + int(fields[12])
+        if int(pid) == me:
+            out["client"] += ticks
+        elif master and int(fields[1]) == master:
+            out["server"] += ticks
+        elif head.endswith("(postgres"):
+            out["postgres"] += ticks
+    with open("/proc/stat") as f:
+        cpu = f.readline().split()[1:]
+    out["machine"] = sum(int(x) for x in cpu) - int(cpu[3]) - int(cpu[4])  # less idle, iowait
+    return out
+
+
+def timeline(samples, cpu, interval) -> list[dict]:
+    """Per window of the run: requests/s, p95 of list and open, the share sent late, and the
+    processor time of each party in cores (1.0 = one core busy the whole window)."""
+    rows = []
+    for k in range(int(max((s[0] for s in samples), default=0) // interval) + 1):
+        win = [s for s in samples if k * interval <= s[0] < (k + 1) * interval]
+        if not win:
+            continue
+        lo = [s[2] for s in win if s[1] in ("list", "open")]
+        row = {"t": k * interval, "rps": len(win) / interval,
+               "p95 list+open": statistics.quantiles(lo, n=20)[18] if len(lo) > 1 else None,
+               "late": sum(s[3] for s in win) / len(win)}
+        if k + 1 < len(cpu):
+            a, b = cpu[k], cpu[k + 1]
+            row.update({n: (b[n] - a[n]) / CLK / interval for n in a})
+        rows.append(row)
+    return rows
+
+
+def drive(port, mix, users, duration, logins, rate=None, master=None) -> dict:
     """Closed loop: each user sends its next request when the last one is answered.  With
     ``rate`` each user follows a fixed schedule of rate/users requests per second: a request
     whose time has come while the user still waited for the last answer goes out as soon as
@@ -257,24 +305,37 @@ def drive(port, mix, users, duration, logins, rate=None) -> dict:
     times: dict[str, list[float]] = {n: [] for n in names}
     errors: dict[str, int] = {n: 0 for n in names}
     late = [0]
+    samples: list[tuple[float, str, float, bool]] = []  # (sent at, operation, ms, late)
     lock = threading.Lock()
     clients = [sign_in(port, logins[i % len(logins)], api=True) for i in range(users)]
-    stop = time.monotonic() + duration
+    begin = time.monotonic()
+    stop = begin + duration
+    cpu: list[dict[str, int]] = []
+    done = threading.Event()
+
+    def sample_cpu():
+        while True:
+            cpu.append(cpu_ticks(master))
+            if done.wait(WINDOW_S):
+                return
 
     def user(c):
         rnd = random.Random(id(c))
         interval = users / rate if rate else 0.0
         due = time.monotonic() + rnd.random() * interval
         while time.monotonic() < stop:
+            behind = False
             if interval:
                 pause = due - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
                 elif -pause > LATE_S:
+                    behind = True
                     with lock:
                         late[0] += 1
                 due += interval
             i = rnd.choices(range(len(mix)), weights)[0]
+            sent = time.monotonic() - begin
             t0 = time.perf_counter()
             try:
                 status = mix[i][2](c)
@@ -283,16 +344,22 @@ def drive(port, mix, users, duration, logins, rate=None) -> dict:
             dt_ms = (time.perf_counter() - t0) * 1000
             with lock:
                 times[names[i]].append(dt_ms)
+                samples.append((sent, names[i], dt_ms, behind))
                 if status >= 400:
                     errors[names[i]] += 1
 
     threads = [threading.Thread(target=user, args=(c,), daemon=True) for c in clients]
+    sampler = threading.Thread(target=sample_cpu, daemon=True)
     t0 = time.monotonic()
+    sampler.start()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.monotonic() - t0
+    done.set()
+    sampler.join()
+    cpu.append(cpu_ticks(master))
     ops = {}
     for n in names:
         xs = sorted(times[n])
@@ -304,7 +371,8 @@ def drive(port, mix, users, duration, logins, rate=None) -> dict:
     total = sum(len(v) for v in times.values())
     return {"elapsed_s": elapsed, "requests": total, "rps": total / elapsed,
             "errors": sum(errors.values()), "ops": ops,
-            "late": late[0] / total if rate and total else None}
+            "late": late[0] / total if rate and total else None,
+            "timeline": timeline(samples, cpu, WINDOW_S) if duration >= 2 * WINDOW_S else []}
 
 
 def load_pool(url: str) -> dict:
@@ -349,6 +417,18 @@ def report(results: dict, rss: dict, args) -> str:
         growth = [f"{(end.get(p, 0) - start[p]) / 1024:+.0f} MB" for p in start]
         lines += ["", f"worker memory at start: {', '.join(f'{v / 1024:.0f} MB' for v in start.values())}; "
                   f"growth over the run: {', '.join(growth)}", ""]
+        if r.get("timeline"):
+            lines += [f"Timeline ({WINDOW_S} s windows; processor time in cores busy):", "",
+                      "| from s | req/s | p95 list+open ms | late | server | PostgreSQL | "
+                      "load client | machine |",
+                      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            for w in r["timeline"]:
+                p95 = "" if w["p95 list+open"] is None else f"{w['p95 list+open']:.0f}"
+                cores = " | ".join(f"{w[k]:.2f}" if k in w else ""
+                                   for k in ("server", "postgres", "client", "machine"))
+                lines.append(f"| {w['t']:.0f} | {w['rps']:.0f} | {p95} | {w['late']:.0%} | "
+                             f"{cores} |")
+            lines.append("")
     p, s = results.get("product"), results.get("stock")
     if p and s:
         def p95(r, op):
@@ -404,7 +484,8 @@ def main(argv=None):
             start = worker_rss(master)
             duration = args.duration if target == "product" else args.stock_duration
             results[target] = drive(args.port, mix, args.users, duration, logins,
-                                    rate=args.rate if target == "product" else None)
+                                    rate=args.rate if target == "product" else None,
+                                    master=master)
             rss[target] = (start, worker_rss(master))
             for op in ("list", "api list"):  # one operation alone: its throughput
                 only = [m for m in mix if m[1] == op]
