@@ -64,7 +64,7 @@ from app.engine import (
 from app.engine import codelists as codelist_data
 from app.engine.changes import ValidationErrors, required_errors
 from app.engine.features import ExtraPrint, Message
-from app.engine.fields import ListButton
+from app.engine.fields import ListButton, quantize
 from app.engine.i18n import gettext as _
 from app.engine.i18n import lazy_gettext as _l
 from app.engine.i18n import lazy_pgettext
@@ -84,7 +84,6 @@ SYSTEM = System("customs", _l("智慧云报关 进出口管理"), icon="fa-ship"
 ])
 
 ZERO = decimal.Decimal(0)
-CENT = decimal.Decimal("0.01")
 MAX_GOODS = 50
 
 
@@ -93,10 +92,6 @@ def _n(value: decimal.Decimal) -> str:
     from app.engine.present import fmt_decimal
 
     return fmt_decimal(value)
-
-
-def _q2(value: decimal.Decimal) -> decimal.Decimal:
-    return value.quantize(CENT, rounding=decimal.ROUND_HALF_UP)
 
 
 def _today() -> dt.date:
@@ -461,8 +456,8 @@ TRANS_LABELS = [("1", "CIF"), ("2", "C&F"), ("3", "FOB"), ("4", "C&I"), ("5", "�
 def _goods_checks(session, dec, ie, i, g, have_docs, add) -> None:
     p = f"goods-{i}-"
     if g.decl_price is not None and g.g_qty is not None and g.decl_total is not None:
-        expected = _q2(g.decl_price * g.g_qty)
-        if _q2(g.decl_total) != expected:
+        expected = quantize(g.decl_price * g.g_qty)
+        if quantize(g.decl_total) != expected:
             add(p + "decl_total", _("总价应等于单价×成交数量：%(price)s × %(qty)s = %(total)s",
                                     price=_n(g.decl_price), qty=_n(g.g_qty),
                                     total=expected))

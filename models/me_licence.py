@@ -58,6 +58,7 @@ from app.engine import (
     validators,
     workflow_state,
 )
+from app.engine.fields import quantize
 from app.engine.i18n import gettext as _
 from app.engine.i18n import lazy_gettext as _l
 from app.engine.i18n import lazy_pgettext
@@ -76,10 +77,6 @@ ZERO = decimal.Decimal(0)
 
 def _sum(values) -> decimal.Decimal:
     return sum((v for v in values if v is not None), ZERO)
-
-
-def _q(value, places="0.01"):
-    return value.quantize(decimal.Decimal(places), rounding=decimal.ROUND_HALF_UP)
 
 
 # ==========================================================================================
@@ -355,7 +352,7 @@ def _total_usd(app):
     rate = usd_rate(session, app.currency, (app.declared_at or dt.datetime.now()).date())
     if rate is None:
         return None
-    return _q(amount * rate)
+    return quantize(amount * rate)
 
 
 def _has_goods(app, ctx):
@@ -512,7 +509,7 @@ class LicenceApplication(Record):
     total_qty = field(numeric(18, 3), _l("数量总计"), section="totals",
                       compute=lambda a: _sum(g.qty for g in a.goods))
     total_amount = field(numeric(18, 2), _l("原币总值"), section="totals",
-                         compute=lambda a: _q(_sum(g.amount for g in a.goods)))
+                         compute=lambda a: quantize(_sum(g.amount for g in a.goods)))
     total_usd = field(numeric(18, 2), _l("折美元总值"), section="totals", compute=_total_usd)
     goods_names = field(String(500), _l("商品名称"), compute=_goods_names, track=False,
                         in_form=False)
@@ -544,7 +541,7 @@ class LicenceApplication(Record):
         if amount is None or session is None:
             return ""
         rate = usd_rate(session, self.currency, (self.declared_at or dt.datetime.now()).date())
-        return f"{_q(amount * rate):,.2f}" if rate is not None else ""
+        return f"{quantize(amount * rate):,.2f}" if rate is not None else ""
 
     class Meta:
         label = _l("机电产品进口单证申请")
@@ -640,7 +637,7 @@ class LicenceGoods(ChildRecord):
     unit = field(String(3), _l("计量单位"), codelist="unit_of_measure", required=True)
     qty = field(numeric(18, 3), _l("数量"), compute=lambda g: _sum(s.qty for s in g.specs))
     amount = field(numeric(18, 2), _l("总值"),
-                   compute=lambda g: _q(_sum(s.amount for s in g.specs)))
+                   compute=lambda g: quantize(_sum(s.amount for s in g.specs)))
 
     specs = children("LicenceGoodsSpec", _l("规格型号"), back_populates="goods",
                      order_by="LicenceGoodsSpec.id")
@@ -663,7 +660,7 @@ class LicenceGoodsSpec(ChildRecord):
     unit_price = field(numeric(18, 4), _l("单价"), required=True,
                        validators=(validators.positive,))
     amount = field(numeric(18, 2), _l("总值"),
-                   compute=lambda s: _q(s.qty * s.unit_price)
+                   compute=lambda s: quantize(s.qty * s.unit_price)
                    if s.qty is not None and s.unit_price is not None else None)
     cleared_qty = field(numeric(18, 3), _l("已结关数量"), system=True, copy=False)
 
@@ -805,7 +802,7 @@ class MeClearance(Record):
     total_qty = field(numeric(18, 3), _l("结关数量"),
                       compute=lambda c: _sum(line.qty for line in c.lines))
     total_amount = field(numeric(18, 2), _l("结关金额"),
-                         compute=lambda c: _q(_sum(line.amount for line in c.lines)))
+                         compute=lambda c: quantize(_sum(line.amount for line in c.lines)))
     lines = children("MeClearanceLine", _l("结关商品"), back_populates="clearance",
                      order_by="MeClearanceLine.id", requires_saved=True, min_rows=1)
 

@@ -64,6 +64,7 @@ from app.engine import (
     workflow_state,
 )
 from app.engine.codelists import english
+from app.engine.fields import quantize
 from app.engine.history import add_flow_entry
 from app.engine.i18n import gettext as _
 from app.engine.i18n import lazy_gettext as _l
@@ -105,10 +106,6 @@ def _today() -> dt.date:
 
 def _sum(values):
     return sum((v for v in values if v is not None), ZERO)
-
-
-def _q(value):
-    return value.quantize(decimal.Decimal("0.01"), rounding=decimal.ROUND_HALF_UP)
 
 
 # ==========================================================================================
@@ -694,7 +691,7 @@ class UeEntrustment(Record):
     total_qty = field(numeric(18, 3), _l("总数量"), section="totals",
                       compute=lambda e: _sum(g.qty for g in e.goods))
     total_amount = field(numeric(18, 2), _l("总金额"), section="totals",
-                         compute=lambda e: _q(_sum(g.amount for g in e.goods)))
+                         compute=lambda e: quantize(_sum(g.amount for g in e.goods)))
     goods = children("UeEntrustmentGoods", _l("货物详细信息"), back_populates="entrustment",
                      section="goods", requires_saved=True, order_by="UeEntrustmentGoods.id")
     remark = field(Text, _l("备注"), widget="textarea", section="contact")
@@ -784,7 +781,7 @@ class UeEntrustmentGoods(ChildRecord):
     unit_price = field(numeric(18, 2), _l("单价"), required=True,
                        validators=(validators.positive,))
     amount = field(numeric(18, 2), _l("金额"),
-                   compute=lambda g: _q(g.qty * g.unit_price)
+                   compute=lambda g: quantize(g.qty * g.unit_price)
                    if g.qty is not None and g.unit_price is not None else None)
 
     class Meta:

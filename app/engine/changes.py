@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 
 from . import codelists, policy, validators
-from .fields import ChildSpec, FieldSpec
+from .fields import ChildSpec, FieldSpec, too_large
 from .i18n import gettext as _
 from .inputs import BadInput, check_text
 from .present import same
@@ -115,10 +115,10 @@ def _decimal(session, spec, coltype, raw) -> decimal.Decimal:
         raise ValueError(_("请输入数字")) from None
     if not value.is_finite():
         raise ValueError(_("请输入数字"))
-    scale, precision = coltype.scale or 0, coltype.precision or 18
+    scale = coltype.scale or 0
     if -value.as_tuple().exponent > scale:
         raise ValueError(_("最多 %(n)s 位小数", n=scale))
-    if abs(value) >= decimal.Decimal(10) ** (precision - scale):
+    if too_large(value, coltype):
         raise ValueError(_("数值过大"))
     return value
 
@@ -280,8 +280,31 @@ def apply(session, record, data: dict, actor, *, partial: bool = True,
             )
         for fn in setters:
             fn()
+        if not errors:
+            errors.update(computed_errors(record))
         if errors:
             raise ValidationErrors(errors)
+
+
+def computed_errors(record, prefix: str = "") -> dict[str, list[str]]:
+    """Computed amounts (qty × unit price, a sum of lines) that would not fit their column:
+    each typed number fits its own, their product need not."""
+    from .guard import recompute
+
+    recompute(record)
+    errors: dict[str, list[str]] = {}
+    _computed_errors(record, prefix, errors)
+    return errors
+
+
+def _computed_errors(obj, prefix, errors) -> None:
+    meta = obj.meta()
+    for name, spec in meta.fields.items():
+        if spec.compute is not None and too_large(getattr(obj, name), obj.__table__.c[name].type):
+            errors[f"{prefix}{name}"] = [_("数值过大")]
+    for cname in meta.children:
+        for i, child in enumerate(getattr(obj, cname)):
+            _computed_errors(child, f"{prefix}{cname}-{i}-", errors)
 
 
 def _collect(session, root, obj, data, actor, prefix, errors, forbidden, setters, *,

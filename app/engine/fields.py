@@ -7,6 +7,7 @@ the engine reads to build forms, lists, the API, print and the editability polic
 
 from __future__ import annotations
 
+import decimal
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -336,3 +337,23 @@ class Screen:
 
 def numeric(precision=18, scale=4):
     return Numeric(precision, scale, asdecimal=True)
+
+
+# Wide enough for the product of two of the widest numbers a column holds (18 digits each):
+# the default context's 28 digits made quantize() raise on qty × unit price of such numbers.
+WIDE_CONTEXT = decimal.Context(prec=60)
+
+
+def quantize(value: decimal.Decimal, places: str = "0.01") -> decimal.Decimal:
+    """An amount rounded half up to ``places`` (0.01: cents), whatever its size; whether it
+    fits its column is the save's question (changes.computed_errors)."""
+    return value.quantize(decimal.Decimal(places), rounding=decimal.ROUND_HALF_UP,
+                          context=WIDE_CONTEXT)
+
+
+def too_large(value, coltype) -> bool:
+    """Whether a number has more integer digits than its Numeric column holds."""
+    if not isinstance(value, decimal.Decimal) or not isinstance(coltype, Numeric):
+        return False
+    precision, scale = coltype.precision or 18, coltype.scale or 0
+    return abs(value) >= decimal.Decimal(10) ** (precision - scale)

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import Integer, Numeric, inspect
 
 from . import codelists
-from .fields import FieldSpec
+from .fields import WIDE_CONTEXT, FieldSpec
 from .i18n import gettext as _
 
 
@@ -46,7 +46,7 @@ def fmt_decimal(value: decimal.Decimal, scale: int | None = None, *,
     """Amounts (``scale`` ≤ 2) to their declared decimals with thousands separators; other
     numbers as written (12800, 95.5), grouped (12,800) where ``grouped``."""
     if scale is not None:
-        value = value.quantize(decimal.Decimal(1).scaleb(-scale))
+        value = value.quantize(decimal.Decimal(1).scaleb(-scale), context=WIDE_CONTEXT)
         return f"{value:,.{scale}f}"
     text = format(value, ",f" if grouped else "f")
     if "." in text:
