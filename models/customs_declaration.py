@@ -149,7 +149,7 @@ def customs_code(value) -> None:
     """海关编码 of an enterprise in a declaration: 10 digits."""
     if value in (None, ""):
         return
-    if not re.fullmatch(r"\d{10}", str(value)):
+    if not re.fullmatch(r"[0-9]{10}", str(value)):
         raise ValueError(_("海关编码应为 10 位数字"))
 
 
@@ -165,7 +165,7 @@ def license_no_format(value) -> None:
     """许可证号 "年-XX-顺序号", e.g. 26-61-000001."""
     if value in (None, ""):
         return
-    if not re.fullmatch(r"\d{2}-[0-9A-Z]{2}-\d{6}", str(value)):
+    if not re.fullmatch(r"[0-9]{2}-[0-9A-Z]{2}-[0-9]{6}", str(value)):
         raise ValueError(_("许可证号格式应为 年-XX-顺序号，如 26-61-000001"))
 
 
@@ -187,7 +187,7 @@ def english_name(value) -> None:
 def ciq_code(value) -> None:
     if value in (None, ""):
         return
-    if not re.fullmatch(r"\d{3}", str(value)):
+    if not re.fullmatch(r"[0-9]{3}", str(value)):
         raise ValueError(_("检验检疫编码应为 3 位数字"))
 
 
@@ -392,7 +392,7 @@ def logic_errors(dec, session) -> dict[str, list[str]]:
     if dec.net_wt is not None and dec.gross_wt is not None and dec.net_wt > dec.gross_wt:
         add("net_wt", _("净重不能大于毛重（毛重 %(g)s 千克）", g=_n(dec.gross_wt)))
     _fee_checks(dec, ie, add)
-    if dec.kind in TRANSIT_KINDS and dec.traf_name and not re.fullmatch(r"@\d{13,18}",
+    if dec.kind in TRANSIT_KINDS and dec.traf_name and not re.fullmatch(r"@[0-9]{13,18}",
                                                                         dec.traf_name):
         add("traf_name", _("转关提前报关的运输工具名称应为“@”+载货清单号（13 至 18 位数字）"))
     if dec.manual_no:
@@ -1253,7 +1253,7 @@ def load_hs_table(session, path: str) -> tuple[int, int, list[tuple[int, str]]]:
                 continue
             code = re.sub(r"[.\s]", "", values["code_ts"])
             try:
-                if not re.fullmatch(r"\d{10}", code):
+                if not re.fullmatch(r"[0-9]{10}", code):
                     raise ValueError(_("商品编号「%(code)s」应为 10 位数字", code=values["code_ts"]))
                 if not values["g_name"]:
                     raise ValueError(_("缺少商品名称"))

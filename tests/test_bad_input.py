@@ -204,3 +204,27 @@ def test_a_duplicate_combination_is_named_in_the_callers_language(api):
     text = resp.json["message"] + str(resp.json.get("errors"))
     assert resp.status_code == 422 and "already exists" in text, text
     assert "「" not in text and "、" not in text, text
+
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def test_full_width_digits_are_not_digits_of_a_code(browser, api, db):
+    """An input method types ８４５８１１００００: it looks like a code but is not one the customs
+    or a telephone network know; it is refused like any other wrong character, not stored."""
+    from .helpers import HEAD
+
+    b = browser("enterprise1")
+    resp = b.post("/me_licence_application/new/do/save",
+                  data=dict(HEAD, agent_mobile="13809181234".translate(FULL_WIDTH)))
+    assert resp.status_code == 422 and "手机号码格式错误" in resp.get_data(as_text=True)
+
+    from demo.customs_declaration import export_data
+
+    c = api("enterprise1")
+    for field, value in (("code_ts", "8458110000"), ("ciq_code", "101")):
+        data = export_data()
+        data["goods"][0][field] = value.translate(FULL_WIDTH)
+        resp = c.post("/api/v1/cd_declaration/", json=data)
+        assert resp.status_code == 422, (field, resp.get_data(as_text=True)[:300])
+        assert f"goods-0-{field}" in resp.json["errors"]

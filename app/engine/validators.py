@@ -8,7 +8,7 @@ Algorithms (facts, with their sources in ../shared/domain/FIELD_NOTES.txt §1):
   check = 11 - Σ mod 11, 10 → 'X', 11 → '0'; written XXXXXXXX-X.
 - 居民身份证号 GB 11643: 17 digits + check "10X98765432"[Σ digit·weight mod 11], weights
   7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2, and a real birth date at positions 7-14.
-- Mobile ^1[3-9]\\d{9}$; landline ^(0\\d{2,3}-?)?[2-9]\\d{6,7}(-\\d{1,6})?$.
+- Mobile ^1[3-9][0-9]{9}$; landline ^(0[0-9]{2,3}-?)?[2-9][0-9]{6,7}(-[0-9]{1,6})?$ (ASCII digits: \\d also takes full-width ones).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE_RE = re.compile(r"^(0\d{2,3}-?)?[2-9]\d{6,7}(-\d{1,6})?$")
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+LANDLINE_RE = re.compile(r"^(0[0-9]{2,3}-?)?[2-9][0-9]{6,7}(-[0-9]{1,6})?$")
 # International numbers for institutions abroad: +, digits, spaces, dashes, parentheses.
 INTL_PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{5,24}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
@@ -77,7 +77,7 @@ def org_code(value) -> None:
 
 def is_id_number(value: str) -> bool:
     value = (value or "").strip().upper()
-    if not re.fullmatch(r"\d{17}[\dX]", value):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", value):
         return False
     try:
         dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
@@ -129,7 +129,7 @@ def email(value) -> None:
 def hs_code(value) -> None:
     if value in (None, ""):
         return
-    if not re.fullmatch(r"\d{10}", str(value)):
+    if not re.fullmatch(r"[0-9]{10}", str(value)):
         raise ValueError(_("商品编码应为 10 位数字"))
 
 
@@ -137,14 +137,14 @@ def entry_id(value) -> None:
     """海关编号 / 报关单号: 18 digits."""
     if value in (None, ""):
         return
-    if not re.fullmatch(r"\d{18}", str(value)):
+    if not re.fullmatch(r"[0-9]{18}", str(value)):
         raise ValueError(_("报关单号应为 18 位数字"))
 
 
 def postcode(value) -> None:
     if value in (None, ""):
         return
-    if not re.fullmatch(r"\d{6}", str(value)):
+    if not re.fullmatch(r"[0-9]{6}", str(value)):
         raise ValueError(_("邮政编码应为 6 位数字"))
 
 
@@ -180,7 +180,7 @@ def not_future(value) -> None:
         raise ValueError(_("不能晚于今天（%(today)s）", today=dt.date.today().isoformat()))
 
 
-YEAR_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+YEAR_MONTH_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
 def year_month(value) -> None:
@@ -222,7 +222,7 @@ def container_check_digit(first10: str) -> int:
 
 def is_container_no(value: str) -> bool:
     value = (value or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}[UJZ]\d{7}", value):
+    if not re.fullmatch(r"[A-Z]{3}[UJZ][0-9]{7}", value):
         return False
     return container_check_digit(value[:10]) == int(value[10])
 
@@ -230,7 +230,7 @@ def is_container_no(value: str) -> bool:
 def container_no(value) -> None:
     if value in (None, ""):
         return
-    if not re.fullmatch(r"[A-Z]{3}[UJZ]\d{7}", str(value)):
+    if not re.fullmatch(r"[A-Z]{3}[UJZ][0-9]{7}", str(value)):
         raise ValueError(_("集装箱号应为 4 位字母（第 4 位为 U、J 或 Z）加 7 位数字"))
     if not is_container_no(str(value)):
         raise ValueError(_("集装箱号校验位错误"))
