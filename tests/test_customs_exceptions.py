@@ -216,3 +216,23 @@ def test_the_change_status_dialog_offers_the_states_the_record_may_go_to(api, br
     assert offered() == [("done", "已处理")]
     _act(c, pk, new_status="done", done_on="2026-11-02")
     assert offered() == [("processing", "处理中"), ("closed", "已关闭")]
+
+
+def test_a_completion_date_is_not_in_the_future_and_the_history_names_the_states(api, db):
+    import datetime as dt
+
+    c = api("enterprise1")
+    pk = _pk(_create(c))
+    _act(c, pk, new_status="processing")
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    refused = _act(c, pk, 422, new_status="done", done_on=tomorrow)
+    assert "不能晚于今天" in refused["message"]
+    assert _get(db, CdDeclarationException, pk).done_on is None
+    _act(c, pk, new_status="done", done_on=dt.date.today().isoformat())
+    flow = c.get(f"{API}/{pk}/history").json["flow"]
+    opinions = [f["opinion"] for f in flow if f["opinion"]]
+    assert opinions[0] == "处理状态：处理中"
+    assert opinions[1].startswith("处理状态：已处理；完成日期：")
+    english = c.get(f"{API}/{pk}/history?_l_=en").json["flow"]
+    assert not any("processing" in (f["opinion"] or "") or "done;" in (f["opinion"] or "")
+                   for f in english)

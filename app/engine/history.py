@@ -43,7 +43,7 @@ class FlowEntry(Model):
     @property
     def opinion_text(self) -> str:
         """The typed opinion, or the step's inputs as "label：value" with each input's label
-        in the reader's language (older entries keep the text they were written with)."""
+        and each chosen option (处理中, not processing) in the reader's language (older entries keep the text they were written with)."""
         if self.opinion or not self.inputs:
             return self.opinion or ""
         from .record import REGISTRY
@@ -51,9 +51,10 @@ class FlowEntry(Model):
 
         model = REGISTRY.get(self.entity)
         t = find_transition(model, self.transition) if model is not None else None
-        labels = {inp.name: inp.label for inp in (t.inputs if t is not None else ())}
+        inputs = {inp.name: inp for inp in (t.inputs if t is not None else ())}
         return gettext("；").join(
-            gettext("%(label)s：%(value)s", label=labels.get(name, name), value=value)
+            gettext("%(label)s：%(value)s", label=inputs[name].label if name in inputs else name,
+                    value=inputs[name].label_of(value) if name in inputs else value)
             for name, value in self.inputs.items())
 
 
