@@ -570,11 +570,11 @@ DECLARATION_FLOW = Workflow(
         # Customs receipts (回执) — fired by the receipt processing of 数据同步 (part 2) or by
         # a customs officer; each is one status of the declaration at customs.
         Transition("cus_accept", _l("海关入库成功"), ["declared"], "cus_accepted",
-                   roles=(CUSTOMS,), opinion="optional",
+                   roles=(CUSTOMS,), opinion="optional", success=_l("已登记：海关入库成功"),
                    inputs=[Input("entry_id", _l("海关编号"), String(18), required=True,
                                  validators=(validators.entry_id,), target="entry_id")]),
         Transition("cus_reject", _l("海关入库失败"), ["declared"], "cus_rejected",
-                   roles=(CUSTOMS,), opinion="optional"),
+                   roles=(CUSTOMS,), opinion="optional", success=_l("已登记：海关入库失败")),
         Transition("cus_return", _l("退单"), ["declared", "cus_accepted"], "cus_returned",
                    roles=(CUSTOMS,), opinion="optional"),
         Transition("conclude", _l("审结"), ["cus_accepted"], "concluded", roles=(CUSTOMS,),

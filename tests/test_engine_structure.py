@@ -96,3 +96,16 @@ def test_no_role_decision_outside_the_policy():
                     if DECISIONS.search(line) and not line.lstrip().startswith("#"):
                         offenders.append(f"{os.path.relpath(path, ROOT)}:{n}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_no_step_answers_success_twice_or_success_of_a_failure(app):
+    """A step named after an outcome (海关入库成功 / 海关入库失败) declares its own answer:
+    the default "<step>成功" read "海关入库成功成功" and "海关入库失败成功"."""
+    from app.engine.record import REGISTRY
+
+    with app.test_request_context():
+        wrong = [f"{resource}.{t.name}: {t.success_message}"
+                 for resource, model in REGISTRY.items() if model.meta().workflow
+                 for t in model.meta().workflow.transitions
+                 if str(t.label).endswith(("成功", "失败")) and not t.success]
+    assert not wrong, wrong
