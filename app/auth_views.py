@@ -52,6 +52,10 @@ class SecurityApi(FabSecurityApi):
     @expose("/login", methods=["POST"])
     @safe
     def login(self):
+        payload = request.get_json(silent=True)
+        if isinstance(payload, dict) and "provider" not in payload:
+            # Flask-AppBuilder reads it unchecked (a KeyError, 500)
+            return self.response_400(message=str(_l("请提供 provider（登录方式：db）")))
         try:
             # Flask-AppBuilder's login without its catch-all (which would answer 500)
             return FabSecurityApi.login.__wrapped__(self)

@@ -228,3 +228,27 @@ def test_full_width_digits_are_not_digits_of_a_code(browser, api, db):
         resp = c.post("/api/v1/cd_declaration/", json=data)
         assert resp.status_code == 422, (field, resp.get_data(as_text=True)[:300])
         assert f"goods-0-{field}" in resp.json["errors"]
+
+
+@pytest.mark.parametrize("opr", ["sw", "ct"])
+def test_text_operators_on_dates_and_numbers_are_a_bad_request(api, opr):
+    """开头是 / 包含 compare text: on a date or an amount they were a 500."""
+    c = api("enterprise1")
+    for col in ("declared_at", "total_usd"):
+        q = prison.dumps({"filters": [{"col": col, "opr": opr, "value": "a"}]})
+        resp = _ok(c.get("/api/v1/me_licence_application/?q=" + q))
+        assert resp.status_code == 400 and "只能按" in resp.json["message"], resp.json
+
+
+def test_a_cursor_beyond_its_columns_digits_is_a_bad_request(api):
+    c = api("enterprise1")
+    for cursor in ("WyIxZTk5OTk5IiwxXQ", "WyIxZTE4IiwxXQ"):  # ["1e99999",1], ["1e18",1]
+        q = prison.dumps({"order_column": "total_usd", "after": cursor})
+        resp = c.get("/api/v1/me_licence_application/?q=" + q)
+        assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+
+
+def test_an_api_login_without_its_provider_is_a_bad_request(app):
+    resp = app.test_client().post("/api/v1/security/login",
+                                  json={"username": "admin", "password": "Demo@12345"})
+    assert resp.status_code == 400 and "provider" in resp.json["message"]

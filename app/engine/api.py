@@ -31,7 +31,7 @@ from flask_appbuilder.api import ModelRestApi, expose, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 from marshmallow import Schema, fields
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String
 
 from . import (
     attachments,
@@ -214,6 +214,9 @@ class RecordApi(ModelRestApi):
             mode = OPERATORS.get(opr)
             if mode is None:
                 return _error(400, _("不支持的查询运算符：%(opr)s", opr=str(opr)[:20]))
+            if mode != "exact" and not isinstance(meta.column_type(col), String):
+                return _error(400, _("「%(col)s」只能按 eq、gt、lt 查询",
+                                     col=present.column_label(self.model, col)))
             indexed = any(s.field == col and s.indexed for s in meta.search)
             searches.append(Search(col, mode, indexed=indexed))
             filters[col] = "" if value is None else str(value)

@@ -37,7 +37,7 @@ from sqlalchemy.orm import aliased, load_only
 
 from . import fields as fields_mod
 from . import policy, present
-from .fields import Search
+from .fields import Search, too_large
 from .i18n import gettext as _
 from .textindex import TextGram, grams
 
@@ -273,7 +273,7 @@ def decode_cursor(model, sort: str, cursor: str):
             value = dt.date.fromisoformat(value)
         elif isinstance(coltype, Numeric):
             value = decimal.Decimal(value)
-            if not value.is_finite():
+            if not value.is_finite() or too_large(value, coltype):
                 raise ValueError("bad cursor")
         elif isinstance(coltype, Integer):
             if type(value) is not int or abs(value) > INT_LIMIT:
