@@ -252,3 +252,46 @@ def test_an_api_login_without_its_provider_is_a_bad_request(app):
     resp = app.test_client().post("/api/v1/security/login",
                                   json={"username": "admin", "password": "Demo@12345"})
     assert resp.status_code == 400 and "provider" in resp.json["message"]
+
+
+def test_json_values_that_are_no_text_and_dates_with_a_tail_are_refused(api, db):
+    """true, 1e309 (inf), NaN were stored as "True", "inf", "nan"; 2020-01-01garbage as
+    2020-01-01."""
+    c = api("enterprise1")
+    record = get(db, LicenceApplication, 1)
+    v, name = record.version, record.agent_name
+    for raw in ('true', '1e309', 'NaN', '-Infinity'):
+        resp = _ok(c.put("/api/v1/me_licence_application/1", data='{"version": %d, '
+                         '"agent_name": %s}' % (v, raw), content_type="application/json"))
+        assert resp.json["errors"]["agent_name"] == ["格式错误"], raw
+    exc = c.get("/api/v1/cd_inventory_exception/1").json["result"]
+    for raw in ("2026-11-02garbage", "2026-11-02 junk"):
+        resp = _ok(c.put("/api/v1/cd_inventory_exception/1",
+                         json={"version": exc["version"], "occurred_on": raw}))
+        assert "日期格式" in resp.json["errors"]["occurred_on"][0], raw
+    resp = c.put("/api/v1/cd_inventory_exception/1",
+                 json={"version": exc["version"], "occurred_on": "2026-11-02T00:00:00"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    db.expire_all()
+    assert get(db, LicenceApplication, 1).agent_name == name
+    assert get(db, LicenceApplication, 1).version == v
+
+
+@pytest.mark.parametrize("user, url", [("commerce1", "/api/v1/me_product/2"),
+                                       ("customs1", "/api/v1/ue_annual_report/{pk}")])
+def test_a_year_is_a_calendar_year(api, db, user, url):
+    """机电产品目录 and 年度报告 took −2026, 0 and 2147483647 as their year."""
+    from models.used_me import UeAnnualReport
+
+    c = api(user)
+    if "{pk}" in url:
+        inst = db.scalars(select(UeAnnualReport.institution_id)).first()
+        _ok(c.post("/api/v1/ue_annual_report/", json={"institution_id": inst, "year": -1}))
+        resp = c.post("/api/v1/ue_annual_report/", json={"institution_id": inst, "year": 2001})
+        assert resp.status_code == 201, resp.get_data(as_text=True)[:300]
+        url = url.format(pk=resp.json["id"])
+    current = c.get(url).json["result"]
+    for year in (-2026, 0, 1999, 2147483647):
+        resp = _ok(c.put(url, json={"version": current["version"], "year": year}))
+        assert "年份应在" in resp.json["errors"]["year"][0], year
+    assert c.get(url).json["result"]["year"] == current["year"]

@@ -135,14 +135,22 @@ def _datetime(session, spec, coltype, raw) -> dt.datetime:
 def _date(session, spec, coltype, raw) -> dt.date:
     if isinstance(raw, dt.date):
         return raw
+    text = str(raw).strip()
     try:
-        return dt.date.fromisoformat(str(raw).strip()[:10])
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:  # a whole date and time (2026-11-02T00:00:00) names its day; 2026-11-02abc does not
+        return dt.datetime.fromisoformat(text).date()
     except ValueError:
         raise ValueError(_("日期格式应为 YYYY-MM-DD")) from None
 
 
 def _text(session, spec, coltype, raw) -> str:
-    if isinstance(raw, (dict, list)):
+    # JSON's true/false, objects, lists and NaN/Infinity are no text: str() made them
+    # "True", "{'a': 1}", "inf".
+    if isinstance(raw, (bool, dict, list)) or (isinstance(raw, float) and not
+                                               decimal.Decimal(raw).is_finite()):
         raise ValueError(_("格式错误"))
     value = str(raw).strip()
     try:
