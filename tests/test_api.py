@@ -178,6 +178,10 @@ def test_actions_answer_the_new_state_or_the_reason(api, db):
     assert resp.json["message"] == "您的角色无权执行「审批通过」"
     resp = com.post("/api/v1/me_licence_application/2/action/return", json={})
     assert resp.status_code == 422 and resp.json["errors"] == {"opinion": ["请填写审批意见"]}
+    for wrong in ({"a": 1}, ["同意"], True):  # an opinion is text, not its repr
+        resp = com.post("/api/v1/me_licence_application/2/action/return",
+                        json={"opinion": wrong})
+        assert resp.status_code == 422 and resp.json["errors"]["opinion"] == ["格式错误"]
     resp = com.post("/api/v1/me_licence_application/2/action/nonsense", json={})
     assert resp.status_code == 400
     resp = com.post("/api/v1/me_licence_application/2/action/approve",

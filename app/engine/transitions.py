@@ -116,8 +116,12 @@ def _number(session, record: Record, when: str) -> None:
 def _check_inputs(session, t: Transition, opinion, inputs, files=None,
                   record=None) -> tuple[str | None, dict]:
     errors: dict[str, list[str]] = {}
-    opinion = (str(opinion) if opinion is not None else "").strip() or None
-    if t.opinion == "required" and not opinion:
+    if opinion is not None and not isinstance(opinion, str):  # JSON: {"a": 1}, ["x"], true
+        errors["opinion"] = [_("格式错误")]
+        opinion = None
+    # A step that asks for no opinion records none.
+    opinion = (opinion or "").strip() or None if t.opinion else None
+    if t.opinion == "required" and not opinion and "opinion" not in errors:
         errors["opinion"] = [_("请填写%(label)s", label=t.opinion_label or _("意见"))]
     if opinion and len(opinion) > 2000:
         errors["opinion"] = [_("长度不能超过 %(n)s 个字符", n=2000)]
