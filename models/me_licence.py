@@ -85,7 +85,7 @@ def _sum(values) -> decimal.Decimal:
 class MeProduct(Record):
     __tablename__ = "me_product"
 
-    year = field(Integer, _l("年度"), required=True, index=True)
+    year = field(Integer, _l("年度"), required=True, index=True, validators=(validators.year,))
     hs_code = field(String(10), _l("商品编码"), required=True, validators=(validators.hs_code,),
                     index=True)
     name = field(String(200), _l("商品名称"), required=True)

@@ -549,7 +549,7 @@ class UeFilingTrackRecord(ChildRecord):
     filing_id = mapped_column(ForeignKey("ue_institution_filing.id", ondelete="CASCADE"),
                               nullable=False, index=True)
     filing = relationship(UeInstitutionFiling, back_populates="track_record")
-    year = field(Integer, _l("年份"), required=True)
+    year = field(Integer, _l("年份"), required=True, validators=(validators.year,))
     batches = field(Integer, _l("检验批次"), validators=(validators.not_negative,))
     value_usd = field(numeric(18, 2), _l("货值(万美元)"), validators=(validators.not_negative,))
     products = field(String(300), _l("主要产品类别"))
@@ -1169,6 +1169,7 @@ class UeAnnualReport(Record):
     status = workflow_state(_l("状态"))
     institution_id = addressed_to(section="request")
     year = field(Integer, _l("报告年份"), required=True, section="request",
+                 validators=(validators.year,),
                  initial=lambda actor, session: dt.date.today().year - 1)
     request_note = field(Text, _l("填报要求"), widget="textarea", section="request")
     deadline = field(Date, _l("提交期限"), section="request", not_past=True)

@@ -171,6 +171,19 @@ def not_past(value) -> None:
         raise ValueError(_("不能早于今天（%(today)s）", today=dt.date.today().isoformat()))
 
 
+FIRST_YEAR = 2000  # before the single window and its catalogues
+
+
+def year(value) -> None:
+    """A calendar year a record is about (a catalogue's, a report's, a track record's): from
+    FIRST_YEAR to next year — not −1, 0 or 2147483647."""
+    if value is None:
+        return
+    if not FIRST_YEAR <= int(value) <= dt.date.today().year + 1:
+        raise ValueError(_("年份应在 %(first)s 至 %(last)s 之间", first=FIRST_YEAR,
+                           last=dt.date.today().year + 1))
+
+
 def not_future(value) -> None:
     """A date that must not lie after today (a date of manufacture, of signature)."""
     if value is None:
