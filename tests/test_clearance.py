@@ -45,10 +45,10 @@ def test_customs_records_a_clearance_that_consumes_the_quota(browser, db):
     lic = _licence(db, 3)
     pk = _new_clearance(c, lic.licence_no, "900120261000034567")
     spec = lic.goods[1].specs[0]  # 数控平面磨床 PSG-63DX, 2 units
-    c.post(f"/me_clearance/{pk}/do/clear", data={
+    resp = c.post(f"/me_clearance/{pk}/do/clear", data={
         "__tables": "lines", "lines-0-spec_id": str(spec.id), "lines-0-qty": "3",
         "lines-0-amount": "123000"})
-    assert "余量不足：余量 2，本次 3" in flashes(c)
+    assert "余量不足：余量 2，本次 3" in resp.get_data(as_text=True)
     assert get(db, MeClearance, pk).status == "draft"
     c.post(f"/me_clearance/{pk}/do/clear", data={
         "__tables": "lines", "lines-0-spec_id": str(spec.id), "lines-0-qty": "2",
@@ -69,9 +69,9 @@ def test_a_one_batch_licence_is_cleared_once(browser, db):
         "__tables": "lines", "lines-0-spec_id": str(spec.id), "lines-0-qty": "1"})
     assert get(db, MeClearance, first).status == "cleared"
     second = _new_clearance(c, lic.licence_no, "900120261000056789")
-    c.post(f"/me_clearance/{second}/do/clear", data={
+    resp = c.post(f"/me_clearance/{second}/do/clear", data={
         "__tables": "lines", "lines-0-spec_id": str(spec.id), "lines-0-qty": "1"})
-    assert f"一批一证许可证 {lic.licence_no} 只能报关一次" in flashes(c)
+    assert f"一批一证许可证 {lic.licence_no} 只能报关一次" in resp.get_data(as_text=True)
 
 
 def test_unknown_licence_and_duplicate_entry_are_refused(browser, db):

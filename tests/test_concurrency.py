@@ -99,7 +99,8 @@ def test_the_remaining_quantity_of_a_licence_is_never_overdrawn(browser, db):
     answers = race([lambda b=b, pk=pk: b.post(f"/me_clearance/{pk}/do/clear")
                     for b, pk in zip(customs, ids, strict=True)])
 
-    assert all(a.status_code == 302 for a in answers), [a.status_code for a in answers]
+    # cleared (302) or refused with the form and the reason (余量不足: 422)
+    assert all(a.status_code in (302, 422) for a in answers), [a.status_code for a in answers]
     db.rollback()
     cleared = db.scalars(select(MeClearance).where(MeClearance.id.in_(ids),
                                                    MeClearance.status == "cleared")).all()

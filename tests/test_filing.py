@@ -50,8 +50,8 @@ def test_applications_wait_for_an_approved_filing(browser, db):
         "goods-0-name": "磁共振成像装置", "goods-0-goods_state": "N", "goods-0-unit": "001",
         "goods-0-specs-0-model": "1.5T", "goods-0-specs-0-qty": "1",
         "goods-0-specs-0-unit_price": "900000"})
-    b.post("/me_licence_application/6/do/declare")
-    assert "企业信息备案尚未审批通过，不能申报" in flashes(b)
+    resp = b.post("/me_licence_application/6/do/declare")
+    assert "企业信息备案尚未审批通过，不能申报" in resp.get_data(as_text=True)
 
 
 def test_filing_declared_approved_fills_the_account(browser, db):

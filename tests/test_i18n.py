@@ -168,8 +168,8 @@ def test_english_form_and_refusal_flash(browser):
         assert chinese not in page, f"{chinese!r} still shown in English"
     # 申报 of an approved application: refused with the reason, in English.
     resp = b.post(f"{LIST_URL}{ENTERPRISE1_APPROVED}/do/declare")
-    assert resp.status_code == 302
-    page = _text(b.text(f"{LIST_URL}{ENTERPRISE1_APPROVED}")[1])
+    assert resp.status_code == 409
+    page = _text(resp.get_data(as_text=True))
     assert "“Declare” is not possible in the current status “Approved”" in page
 
 

@@ -79,11 +79,30 @@ def test_foreign_currency_is_converted_with_the_rate_table(browser, db):
     assert app.total_usd == decimal.Decimal("290563.00")
 
 
+def test_a_step_refused_by_a_rule_keeps_what_was_typed(browser, db):
+    """申报 refused because the company's 备案 is not approved: the form comes back with the
+    typed 经办人 and 备注 and the reason, and nothing is stored."""
+    b = browser("enterprise2")
+    before = get(db, LicenceApplication, 6)
+    html = b.get("/me_licence_application/6").get_data(as_text=True)
+    version = re.search(r'name="version"[^>]*value="(\d+)"', html).group(1)
+    resp = b.post("/me_licence_application/6/do/declare", data=dict(
+        HEAD, importer_code=before.importer_code, agent_name="李四新填", remark="新备注",
+        version=version))
+    page = resp.get_data(as_text=True)
+    assert resp.status_code in (409, 422), resp.status_code
+    assert "企业信息备案尚未审批通过" in page
+    assert 'value="李四新填"' in page and "新备注" in page
+    db.expire_all()
+    after = get(db, LicenceApplication, 6)
+    assert (after.agent_name, after.remark, after.status) == (
+        before.agent_name, before.remark, before.status)
+
+
 def test_declare_without_goods_is_refused_with_the_reason(browser, db):
     b = browser("enterprise1")
     pk = new_draft(b)
-    b.post(f"/me_licence_application/{pk}/do/declare")
-    html = b.get(f"/me_licence_application/{pk}").get_data(as_text=True)
+    html = b.post(f"/me_licence_application/{pk}/do/declare").get_data(as_text=True)
     no = get(db, LicenceApplication, pk).application_no
     assert f"申请单 {no} 缺少商品信息" in html
     assert get(db, LicenceApplication, pk).status == "draft"
@@ -150,9 +169,10 @@ def test_read_only_field_posted_anyway_is_refused_and_nothing_changes(browser, d
     no, version = before.application_no, before.version
     data = dict(HEAD, agent_name="李四", licence_no="26-61-999999", application_no="HACKED")
     resp = b.post(f"/me_licence_application/{pk}/do/save", data=data)
-    assert resp.status_code == 302
-    html = b.get(f"/me_licence_application/{pk}").get_data(as_text=True)
+    assert resp.status_code == 403
+    html = resp.get_data(as_text=True)
     assert "以下字段在当前状态下不可修改：申请单编号、许可证号" in html
+    assert 'value="李四"' in html  # what was typed stays in the form
     after = get(db, LicenceApplication, pk)
     assert (after.application_no, after.licence_no, after.agent_name, after.version) == (
         no, None, "王建国", version)
@@ -162,16 +182,17 @@ def test_computed_total_posted_anyway_is_refused(browser, db):
     b = browser("enterprise1")
     pk = new_draft(b)
     add_goods(b, pk)
-    b.post(f"/me_licence_application/{pk}/do/save", data=dict(HEAD, total_usd="1"))
-    assert "以下字段在当前状态下不可修改：折美元总值" in flashes(b)
+    resp = b.post(f"/me_licence_application/{pk}/do/save", data=dict(HEAD, total_usd="1"))
+    assert "以下字段在当前状态下不可修改：折美元总值" in resp.get_data(as_text=True)
     assert get(db, LicenceApplication, pk).total_usd == decimal.Decimal("267800.00")
 
 
 def test_record_under_review_cannot_be_saved(browser, db):
     b = browser("enterprise1")
     # demo application 2 (激光切割机) is 审批中
-    b.post("/me_licence_application/2/do/save", data=dict(HEAD, agent_name="改名"))
-    assert "当前状态「审批中」不能执行「暂存」" in flashes(b)
+    resp = b.post("/me_licence_application/2/do/save", data=dict(HEAD, agent_name="改名"))
+    assert resp.status_code == 409
+    assert "当前状态「审批中」不能执行「暂存」" in resp.get_data(as_text=True)
     assert get(db, LicenceApplication, 2).agent_name == "王建国"
 
 
@@ -181,9 +202,11 @@ def test_stale_edit_is_refused_not_overwritten(browser, db):
     v = get(db, LicenceApplication, pk).version
     assert b.post(f"/me_licence_application/{pk}/do/save",
                   data=dict(HEAD, agent_name="第一人", version=str(v))).status_code == 302
-    b.post(f"/me_licence_application/{pk}/do/save",
-           data=dict(HEAD, agent_name="第二人", version=str(v)))
-    assert "该记录已被他人修改" in flashes(b)
+    resp = b.post(f"/me_licence_application/{pk}/do/save",
+                  data=dict(HEAD, agent_name="第二人", version=str(v)))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "该记录已被他人修改" in html
+    assert 'value="第二人"' in html  # the second user's typing is not thrown away
     assert get(db, LicenceApplication, pk).agent_name == "第一人"
 
 

@@ -371,7 +371,9 @@ class RecordView(BaseView):
         if answer.status == 422 and answer.errors:
             return self._refused_form(actor, pk, t, posted, answer)
         flash(answer.message, "danger")
-        if pk is None:
+        if pk is None or posted is not None:
+            # A step refused by a rule (备案尚未审批通过), by a newer version or by the
+            # state: the form again with what the user typed, and why — not the stored values.
             return self._refused_form(actor, pk, t, posted, answer)
         return redirect(url_for(f"{self.endpoint}.show", pk=pk))
 
