@@ -43,7 +43,8 @@ class FlowEntry(Model):
     @property
     def opinion_text(self) -> str:
         """The typed opinion, or the step's inputs as "label：value" with each input's label
-        and each chosen option (处理中, not processing) in the reader's language (older entries keep the text they were written with)."""
+        and each chosen option (处理中, not processing) in the reader's language (older
+        entries keep the text they were written with)."""
         if self.opinion or not self.inputs:
             return self.opinion or ""
         from .record import REGISTRY

@@ -8,7 +8,8 @@ Algorithms (facts, with their sources in ../shared/domain/FIELD_NOTES.txt §1):
   check = 11 - Σ mod 11, 10 → 'X', 11 → '0'; written XXXXXXXX-X.
 - 居民身份证号 GB 11643: 17 digits + check "10X98765432"[Σ digit·weight mod 11], weights
   7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2, and a real birth date at positions 7-14.
-- Mobile ^1[3-9][0-9]{9}$; landline ^(0[0-9]{2,3}-?)?[2-9][0-9]{6,7}(-[0-9]{1,6})?$ (ASCII digits: \\d also takes full-width ones).
+- Mobile ^1[3-9][0-9]{9}$; landline ^(0[0-9]{2,3}-?)?[2-9][0-9]{6,7}(-[0-9]{1,6})?$.
+  Every pattern says [0-9]: \\d also matches full-width digits (８４５８…).
 """
 
 from __future__ import annotations
