@@ -104,3 +104,19 @@ def test_clearance_data_query_by_licence_number(browser, db):
                   ).status_code == 302
     assert "您的角色无权新增「结关数据」" in flashes(b)
     assert db.scalar(select(MeClearance).where(MeClearance.entry_id.is_(None))) is None
+
+
+def test_a_clearance_is_neither_declared_nor_cleared_in_the_future(browser, db):
+    """申报日期 2030-01-01 was accepted (and the clearance drew on the quota)."""
+    import datetime as dt
+
+    c = browser("customs1")
+    lic = _licence(db, 3)
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    data = {"licence_no": lic.licence_no, "entry_id": "900120261000077777",
+            "customs_code": "9001", "declared_on": "2026-11-02", "cleared_on": "2026-11-20"}
+    for wrong in ({"declared_on": tomorrow}, {"cleared_on": tomorrow}):
+        resp = c.post("/me_clearance/new/do/save", data=dict(data, **wrong))
+        assert resp.status_code == 422 and "不能晚于今天" in resp.get_data(as_text=True)
+    assert db.scalar(select(MeClearance.id).where(
+        MeClearance.entry_id == "900120261000077777")) is None
