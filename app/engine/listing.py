@@ -93,8 +93,7 @@ def parse_value(model, name: str, raw: str):
         return value
     if isinstance(coltype, Numeric):
         value = decimal.Decimal(raw)
-        if not value.is_finite() or abs(value) >= decimal.Decimal(10) ** (
-                (coltype.precision or 18) - (coltype.scale or 0)):
+        if not value.is_finite() or too_large(value, coltype):
             raise ValueError("out of range")
         return value
     return raw
