@@ -101,6 +101,7 @@ SERVICES = (
          Setting("PORT", default="8000", compose="8000"),
          Setting("WEB_CONCURRENCY", default="0"),  # 0: from the CPU cores
          Setting("GUNICORN_THREADS", default="4"),
+         Setting("GUNICORN_KEEPALIVE_REQUESTS", default="20"),
          Setting("METRICS_TOKEN", default="")),
         description="gunicorn: the screens, the REST API, /healthz, /readyz, /metrics",
         ports=(8000,),

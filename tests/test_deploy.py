@@ -211,11 +211,30 @@ def test_the_services_start_without_containers_serve_and_stop(scratch_pg, tmp_pa
     assert any(line["logger"] == "gunicorn.error" for line in lines)
 
 
+def _closing_answers(port, requests):
+    """Which of `requests` answers on one kept-alive client closed the connection."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    closing = []
+    try:
+        for number in range(1, requests + 1):
+            conn.request("GET", "/healthz")
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 200
+            if (resp.getheader("Connection") or "").lower() == "close":
+                closing.append(number)  # http.client opens a new connection for the next one
+    finally:
+        conn.close()
+    return closing
+
+
 def test_start_serves_through_gunicorn_with_the_worker_beside_it(tmp_path):
     port = _free_port()
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'start.db'}", "PORT": str(port),
-           "WEB_CONCURRENCY": "2"}
+           "WEB_CONCURRENCY": "2", "GUNICORN_KEEPALIVE_REQUESTS": "5"}
     out_path = tmp_path / "start.out"
     with open(out_path, "w") as out:
         proc = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env, stdout=out,
@@ -231,6 +250,7 @@ def test_start_serves_through_gunicorn_with_the_worker_beside_it(tmp_path):
         assert any(c.endswith("app worker ") for c in commands), commands
         status, headers, body = _get(f"http://127.0.0.1:{port}/login/")
         assert status == 200 and headers["Server"] == "gunicorn"
+        assert _closing_answers(port, 12) == [5, 10]
     finally:
         code = _stop(proc)
     output = out_path.read_text()
