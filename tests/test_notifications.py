@@ -114,3 +114,34 @@ def test_a_notice_names_its_record_and_publisher_in_the_readers_language(browser
     assert coord.coord_no in html and ">coo_coordination<" not in html and "系统" not in html
     assert ">System<" in html
     assert ">System<" in b.get("/notice/?_searched=1").get_data(as_text=True)
+
+
+def test_customs_edit_and_delete_only_the_notices_their_office_published(browser, api, db):
+    """Every customs officer sees the announcements to everybody; only the publishing office
+    (and an administrator) may change or delete one — not the office it was sent to, nor
+    another office."""
+    announcement = db.scalar(select(Notice).where(Notice.title == "机电产品自动进口许可证有效期说明"))
+    b = browser("customs1")
+    form = b.get(f"/notice/{announcement.id}").get_data(as_text=True)
+    assert 'data-transition="save"' not in form  # no buttons it may not press
+    assert 'data-transition="delete"' not in form
+    b.post(f"/notice/{announcement.id}/do/save", data={"title": "改", "kind": "公告"})
+    b.post(f"/notice/{announcement.id}/do/delete")
+    c = api("customs1")
+    resp = c.put(f"/api/v1/notice/{announcement.id}", json={"title": "改", "version": 1})
+    assert resp.status_code == 403 and "其他单位" in resp.json["message"]
+    assert c.post(f"/api/v1/notice/{announcement.id}/action/delete").status_code == 403
+    resp = c.post("/api/v1/notice/action/delete", json={"ids": [announcement.id]})
+    assert not resp.json["results"][0]["ok"]
+    db.expire_all()
+    assert db.get(Notice, announcement.id).title == "机电产品自动进口许可证有效期说明"
+
+    b.post("/notice/new/do/save", data={"title": "海关公告：节假日通关安排", "kind": "公告"})
+    db.rollback()
+    own = db.scalar(select(Notice).where(Notice.title == "海关公告：节假日通关安排"))
+    assert own is not None and own.publisher_org_id is not None
+    assert 'data-transition="delete"' in b.get(f"/notice/{own.id}").get_data(as_text=True)
+    assert c.put(f"/api/v1/notice/{own.id}", json={"content": "五一 8:00-20:00", "version": 1}).status_code == 200
+    # an administrator keeps every notice in hand
+    assert api("admin").put(f"/api/v1/notice/{announcement.id}",
+                            json={"content": "有效期 6 个月", "version": 1}).status_code == 200

@@ -260,8 +260,9 @@ def require_version(record, data: dict) -> None:
 
 
 def apply(session, record, data: dict, actor, *, partial: bool = True,
-          readonly: bool = False) -> None:
-    """Apply ``data`` to ``record`` for ``actor``.
+          readonly: bool | str = False) -> None:
+    """Apply ``data`` to ``record`` for ``actor``.  ``readonly``: nothing may change now (a
+    text: the reason any change is refused).
 
     A forbidden change raises before anything is set.  Format errors raise ValidationErrors
     after the valid values were set, so a transition can report missing required fields in
@@ -282,6 +283,8 @@ def apply(session, record, data: dict, actor, *, partial: bool = True,
             # In the order the form shows them, each once.
             order = {str(s.label): s.order for s in record.meta().fields.values()}
             names = sorted(dict.fromkeys(forbidden), key=lambda n: order.get(n, 1 << 30))
+            if isinstance(readonly, str):
+                raise policy.Refused(readonly, status=403)
             raise policy.Refused(
                 _("以下字段在当前状态下不可修改：%(fields)s", fields=_("、").join(names)),
                 status=403,

@@ -83,6 +83,7 @@ def _record(model, resources, reports_dir) -> list[str]:
     if meta.owner and meta.owner not in mapped:
         r.unknown("owner column", meta.owner, mapped)
     r.check("role in scope", meta.scope, ROLES)
+    r.check("role in edit_scope (a role that sees the rows)", meta.edit_scope, meta.scope)
     r.check("role in create_roles", meta.create_roles, ROLES)
     for state, roles in meta.editable.items():
         if wf is None or state not in states:

@@ -102,6 +102,8 @@ class Notice(Record):
     published_at = field(DateTime, _l("发布时间"), system=True)
     publisher = field(String(200), _l("发布单位"), system=True,
                       display_fn=lambda n: present.who(n.publisher))
+    # the office that published it changes it (none: the system's own and the administrators')
+    publisher_org_id = mapped_column(ForeignKey("organisation.id"))
 
     __table_args__ = (Index("ix_notice_org", "org_id", "published_at"),)
 
@@ -109,7 +111,9 @@ class Notice(Record):
         label = _l("公告消息")
         resource = "notice"
         menu = COMMON.menu("notice", _l("公告消息"))
+        owner = "publisher_org_id"
         scope = {r: Addressed() for r in policy.ROLES}
+        edit_scope = {policy.CUSTOMS: policy.Own("publisher_org_id")}
         create_roles = (policy.ADMIN, policy.CUSTOMS)
         list_columns = ["title", "kind", "publisher", "published_at"]
         search = [Search("title", "contains"), Search("published_at", "range")]

@@ -16,7 +16,7 @@ from sqlalchemy import false, or_, true
 from .fields import ChildSpec, FieldSpec
 from .i18n import gettext as _
 from .i18n import lazy_gettext as _l
-from .record import ChildRecord, Record
+from .record import ChildRecord, Record, session_for
 from .workflow import SAVE, transitions_of
 
 # Role names (FAB role names; their labels are translated for display).
@@ -131,6 +131,14 @@ class Rule:
     def criterion(self, model, actor: Actor):  # pragma: no cover - interface
         raise NotImplementedError
 
+    def matches(self, record, actor: Actor) -> bool:
+        """Whether one stored record is among the rule's rows (asked of the database)."""
+        from sqlalchemy import exists, select
+
+        model = type(record)
+        return bool(session_for(record).scalar(select(exists().where(
+            model.id == record.id, self.criterion(model, actor)))))
+
     def __and__(self, other):
         return _Combined(self, other, "and")
 
@@ -141,6 +149,9 @@ class Rule:
 class _All(Rule):
     def criterion(self, model, actor):
         return true()
+
+    def matches(self, record, actor):
+        return True
 
 
 ALL = _All()
@@ -156,6 +167,9 @@ class Own(Rule):
         if actor.org_id is None:
             return false()
         return getattr(model, self.column) == actor.org_id
+
+    def matches(self, record, actor):
+        return actor.org_id is not None and getattr(record, self.column) == actor.org_id
 
 
 class Where(Rule):
@@ -279,6 +293,18 @@ def _roles_editing(meta, state) -> frozenset[str]:
     return meta.editable.get(state, frozenset())
 
 
+def outside_edit_scope(actor: Actor | None, record: Record, roles) -> bool:
+    """True when every one of the actor's ``roles`` that ``Meta.edit_scope`` narrows leaves
+    this stored record out: such a role reads the record (its ``scope``) but does not change
+    it (a notice to everybody is changed by the office that published it)."""
+    rules = record.meta().edit_scope
+    if not rules or actor is None or actor.system or record.id is None:
+        return False
+    held = actor.roles.intersection(roles)
+    return bool(held) and not any(
+        role not in rules or rules[role].matches(record, actor) for role in held)
+
+
 def record_editable(actor: Actor | None, record: Record) -> bool:
     """May this actor edit anything of the record in its current state?"""
     if actor is None:
@@ -288,7 +314,8 @@ def record_editable(actor: Actor | None, record: Record) -> bool:
     meta = record.meta()
     if record.id is None and not can_create(actor, type(record)):
         return False
-    return bool(actor.roles.intersection(_roles_editing(meta, state_of(record))))
+    roles = _roles_editing(meta, state_of(record))
+    return bool(actor.roles.intersection(roles)) and not outside_edit_scope(actor, record, roles)
 
 
 def _may_edit(actor: Actor | None, record: Record, *, edit_states=None, edit_roles=None,
@@ -308,7 +335,7 @@ def _may_edit(actor: Actor | None, record: Record, *, edit_states=None, edit_rol
              else _roles_editing(record.meta(), state))
     if record.id is None and not can_create(actor, type(record)):
         return False
-    return bool(actor.roles.intersection(roles))
+    return bool(actor.roles.intersection(roles)) and not outside_edit_scope(actor, record, roles)
 
 
 def field_editable(actor: Actor | None, record: Record, spec: FieldSpec) -> bool:
@@ -345,6 +372,8 @@ def transition_refusal(actor: Actor | None, record: Record, transition) -> str |
         return _("请先登录")
     if not actor.system and not actor.roles.intersection(transition.roles):
         return _("您的角色无权执行「%(action)s」", action=transition.label)
+    if outside_edit_scope(actor, record, transition.roles):
+        return _("此记录由其他单位维护，您不能执行「%(action)s」", action=transition.label)
     state = state_of(record)
     if not transition.allowed_from(state):
         wf = record.meta().workflow
@@ -511,10 +540,14 @@ def read_only(actor: Actor) -> Actor:
     return Actor(actor.user_id, actor.username, actor.display_name, frozenset(), actor.org_id)
 
 
-def refusal_status(actor: Actor | None, transition) -> int:
+def refusal_status(actor: Actor | None, transition, record: Record | None = None) -> int:
     """409 when the actor's role holds the transition but the record's state refuses it, 403
-    when the role never may."""
-    return 409 if actor is not None and actor.roles & transition.roles else 403
+    when the role never may, nor on this record (``Meta.edit_scope``)."""
+    if actor is None or not actor.roles & transition.roles:
+        return 403
+    if record is not None and outside_edit_scope(actor, record, transition.roles):
+        return 403
+    return 409
 
 
 class Addressed(Rule):

@@ -218,7 +218,8 @@ class RecordMeta(_MetaBase):
 
     # Every key a ``class Meta`` may hold (checks.py reports any other).
     KEYS = frozenset({
-        "label", "list_label", "resource", "menu", "owner", "scope", "create_roles", "editable",
+        "label", "list_label", "resource", "menu", "owner", "scope", "edit_scope", "create_roles",
+        "editable",
         "sections", "list_columns", "search", "order_by", "title_field", "numbering", "print",
         "attachments", "workflow", "screens", "singleton_per_owner", "on_create", "clean",
         "list_default", "importable", "api", "related", "status_button_label",
@@ -236,6 +237,8 @@ class RecordMeta(_MetaBase):
         self.menu = list(menu) if isinstance(menu, (list, tuple)) else [menu]  # menus.MenuItem
         self.owner: str | None = getattr(m, "owner", None)
         self.scope: dict[str, Any] = getattr(m, "scope", {})
+        # {role: Rule}: of the rows a role sees, those it may change (default: all it sees)
+        self.edit_scope: dict[str, Any] = getattr(m, "edit_scope", {})
         self.create_roles: frozenset[str] = frozenset(getattr(m, "create_roles", ()))
         self.editable: dict[str, frozenset[str]] = {
             state: frozenset(roles) for state, roles in getattr(m, "editable", {}).items()

@@ -187,8 +187,11 @@ def update(session, model, actor, pk, data: dict, *, require_version: bool = Tru
         if require_version:
             changes.require_version(record, data)
         save = workflow.find_transition(model, "save")
-        if save is None or policy.transition_refusal(actor, record, save):
-            changes.apply(session, record, data, actor, readonly=True)
+        reason = save is not None and policy.transition_refusal(actor, record, save)
+        if save is None or reason:
+            # Another office's record: that is the reason, whatever the fields.
+            other = save is not None and policy.outside_edit_scope(actor, record, save.roles)
+            changes.apply(session, record, data, actor, readonly=reason if other else True)
             return Answer(200, "", record=record)
         out = wf.fire(session, record, "save", actor, data=data)
         return Answer(200, out.message, record=out.record)

@@ -191,7 +191,7 @@ def _prepare(session, record, name, actor, *, data=None, opinion=None, inputs=No
         raise policy.Refused(_("未知操作：%(name)s", name=name), status=400)
     reason = policy.transition_refusal(actor, record, t)
     if reason:
-        raise policy.Refused(reason, status=policy.refusal_status(actor, t))
+        raise policy.Refused(reason, status=policy.refusal_status(actor, t, record))
     proposal = None
     if data is not None and t.kind == PROPOSE:
         proposal = change_requests.proposal(session, record, data, actor)
