@@ -225,6 +225,25 @@ def test_an_unchanged_change_request_is_refused(browser, db):
     assert get(db, UeInstitutionFiling, 1).status == "accepted"
 
 
+def test_a_change_request_is_checked_as_the_filing_itself(browser, api, db):
+    """A change that would leave the filing without a required value is refused when it is
+    proposed: approving it would store the blank (the reviewer cannot mend the fields)."""
+    inst = browser("institution1")
+    f = get(db, UeInstitutionFiling, 1)
+    resp = inst.post("/ue_institution_filing/1/do/request_change", data={
+        "version": f.version, "phone": "", "email": f.email})
+    assert resp.status_code == 422, resp.status_code
+    assert "必填" in resp.get_data(as_text=True)
+    resp = api("institution1").post("/api/v1/ue_institution_filing/1/action/request_change",
+                                     json={"data": {"legal_rep": "", "version": f.version}})
+    assert resp.status_code == 422 and "legal_rep" in resp.json["errors"]
+    db.expire_all()
+    f = get(db, UeInstitutionFiling, 1)
+    assert f.status == "accepted" and f.phone and f.legal_rep
+    assert db.scalar(select(func.count()).select_from(ChangeRequest).where(
+        ChangeRequest.entity == "ue_institution_filing", ChangeRequest.record_id == 1)) == 0
+
+
 # --- 业务委托 / 业务受理 -----------------------------------------------------------------------
 def _entrust(b, **overrides) -> int:
     pk = created_id(b.post("/ue_entrustment/new/do/save", data=dict(ENTRUSTMENT, **overrides)))

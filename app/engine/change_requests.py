@@ -16,6 +16,7 @@ from sqlalchemy import DateTime, Index, Integer, String, Text, inspect, select
 from sqlalchemy.orm import mapped_column
 
 from . import changes, policy, present
+from .constraints import unique_errors
 from .i18n import gettext as _
 from .record import now
 
@@ -50,7 +51,18 @@ def proposal(session, record, data: dict, actor) -> dict:
     was.  Only the record's own fields take part (child tables are not changed this way)."""
     meta = record.meta()
     fields = {k: v for k, v in data.items() if k in meta.fields or k == "version"}
-    changes.apply(session, record, fields, actor, partial=False)
+    try:
+        changes.apply(session, record, fields, actor, partial=False)
+    except changes.ValidationErrors as e:  # one answer for everything to correct
+        raise changes.ValidationErrors({**changes.required_errors(record), **e.errors}) from None
+    # The record as it would become passes every check a complete save passes: the reviewer
+    # approves values as they are and cannot mend a blank or a clash then.
+    errors = {**changes.required_errors(record), **changes.order_errors(record)}
+    if meta.clean is not None:
+        errors.update(meta.clean(record, session) or {})
+    errors.update(unique_errors(session, record))
+    if errors:
+        raise changes.ValidationErrors(errors)
     ins = inspect(record)
     diff = {}
     for name in meta.fields:
