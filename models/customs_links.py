@@ -98,9 +98,13 @@ def clear_licences(session, dec, cleared_on: dt.date) -> list[str]:
             problems.append(_("报关单商品与许可证 %(no)s 的规格型号对应不上", no=no))
             continue
         clearance = wf.new_record(session, MeClearance, policy.SYSTEM)
+        # Customs' receipt states when the goods were cleared; a declaration cannot have been
+        # declared later than that (a receipt dated before this system's 申报 time: clocks
+        # apart), so the 申报日期 is at most the 结关日期 and the licence is still consumed.
+        declared_on = min((dec.declared_at or dt.datetime.now()).date(), cleared_on)
         data = {"licence_no": no, "entry_id": dec.entry_id or "",
                 "customs_code": dec.customs_master or "", "cleared_on": cleared_on.isoformat(),
-                "declared_on": (dec.declared_at or dt.datetime.now()).date().isoformat()}
+                "declared_on": declared_on.isoformat()}
         try:
             with session.begin_nested():
                 wf.fire(session, clearance, "save", policy.SYSTEM, data=data)

@@ -794,6 +794,7 @@ class MeClearance(Record):
     customs_code = field(String(4), _l("结关海关"), codelist="customs_district", required=True)
     declared_on = field(Date, _l("申报日期"), not_future=True)
     cleared_on = field(Date, _l("结关日期"), required=True, not_future=True,
+                       not_before="declared_on",
                        initial=lambda actor, session: dt.date.today())
     source = field(String(12), _l("数据来源"), system=True, initial="manual",
                    choices=[("manual", _l("海关录入")), ("declaration", _l("报关单结关回执"))])

@@ -118,5 +118,8 @@ def test_a_clearance_is_neither_declared_nor_cleared_in_the_future(browser, db):
     for wrong in ({"declared_on": tomorrow}, {"cleared_on": tomorrow}):
         resp = c.post("/me_clearance/new/do/save", data=dict(data, **wrong))
         assert resp.status_code == 422 and "不能晚于今天" in resp.get_data(as_text=True)
+    # nor cleared before it was declared
+    resp = c.post("/me_clearance/new/do/save", data=dict(data, cleared_on="2026-11-01"))
+    assert resp.status_code == 422 and "不能早于「申报日期」" in resp.get_data(as_text=True)
     assert db.scalar(select(MeClearance.id).where(
         MeClearance.entry_id == "900120261000077777")) is None

@@ -116,6 +116,8 @@ def test_a_cleared_declaration_consumes_its_licence_once(api, browser, db, excha
     cleared = db.scalars(select(MeClearance).where(MeClearance.declaration_id == PASSED)).all()
     assert [(c.source, c.status, c.entry_id, str(c.cleared_on)) for c in cleared] == [
         ("declaration", "cleared", "900120260000777001", "2026-12-04")]
+    # declared today in this system, cleared on the receipt's earlier date: declared by then
+    assert str(cleared[0].declared_on) == "2026-12-04"
     db.refresh(spec)
     db.refresh(lic)
     assert spec.cleared_qty == before_qty + 1 and lic.clearance_count == before_count + 1
