@@ -278,6 +278,28 @@ def test_closing_a_tab_with_unsaved_edits_asks_first(user):
     no_page_errors(user)
 
 
+def test_a_refused_save_stays_in_the_tab_of_its_form(user):
+    """A refused save answered at …/do/save: the strip opened a second tab for that address,
+    which answered 405 when it was opened again."""
+    ent = user("enterprise1")
+    page = ent.page
+    open_function(page, "异常状态登记", "报关单异常")
+    with page.expect_navigation():
+        page.click(".list-toolbar a:has-text('新增')")
+    before = tabs(page)
+    page.fill("[name=number]", "900120260000999999")  # no declaration of the company's
+    ent.submit("button[data-transition=save]")
+    assert page.locator(".has-error").count() >= 1
+    assert "/do/" not in page.url and page.url.endswith("/cd_declaration_exception/new"), page.url
+    assert tabs(page) == before, tabs(page)
+    stored = page.evaluate("() => Object.keys(localStorage).map(k => localStorage[k]).join()")
+    assert "/do/" not in stored
+    # the tab opens the form again
+    page.reload()
+    assert page.locator("[name=number]").count() == 1 and tabs(page) == before
+    no_page_errors(user)
+
+
 def test_the_administrators_console_is_in_the_shell_and_asks_in_its_dialogs(user, live):
     adm = user("admin")
     page = adm.page

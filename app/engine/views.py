@@ -243,9 +243,15 @@ class RecordView(BaseView):
         change_rows = change_requests.rows(session, record, pending) if pending else []
         record_jobs = [jobs.snapshot(current_app, j) for j in jobs.latest_for(
             session, actor, jobs.record_origin(record), limit=1)] if record.id else []
+        page_url = None
+        if request.method == "POST":
+            # The answer to a refused step: the workspace files it under the form's own
+            # address (…/do/save is no page to open again).
+            page_url = url_for(f"{self.endpoint}.show", pk=record.id) if record.id else \
+                url_for(f"{self.endpoint}.new", **self._presets(posted or {}))
         return self._render(
             "engine/form.html", record=record, form=form, buttons=buttons, actor=actor,
-            record_jobs=record_jobs,
+            record_jobs=record_jobs, page_url=page_url,
             files=files, slots=slots, related=related, submitted=submitted,
             pending_change=pending, change_rows=change_rows, open_dialog=open_dialog,
             dialog_errors=dialog_errors or {}, dialog_values=dialog_values or {},

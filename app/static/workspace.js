@@ -88,6 +88,12 @@
   }
 
   function arrive() {
+    // A form answered to a post (a refused save) names its own address: the tab, a reload
+    // and the back button use that one.
+    var own = $(".workspace").data("pageUrl");
+    if (own && own !== location.pathname + location.search && window.history.replaceState) {
+      window.history.replaceState(window.history.state, "", own);
+    }
     var key = keyOf(location.href), url = location.pathname + location.search, i = index(key);
     var prev = state.tabs[index(state.active)];
     if (i < 0 && prev && /\/new(\?|$)/.test(prev.key) &&
