@@ -332,6 +332,23 @@ def test_project_goods_need_project_type_and_industry(browser, db):
     assert get(db, LicenceApplication, pk).status == "under_review"
 
 
+def test_a_field_hidden_by_the_chosen_kind_neither_applies_nor_errs(browser, db):
+    """项目类型 typed wrong, then 单机 chosen: the form hid the field and still posted it, and the
+    save was refused for an error the user could not see."""
+    b = browser("enterprise1")
+    pk = new_draft(b)
+    resp = b.post(f"/me_licence_application/{pk}/do/save", data=dict(
+        HEAD, goods_kind="single", project_type="ZZ", project_industry="not a code"))
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    app = get(db, LicenceApplication, pk)
+    assert app.goods_kind == "single" and app.project_type is None
+    # shown again once 项目 is chosen: checked as always
+    resp = b.post(f"/me_licence_application/{pk}/do/save", data=dict(
+        HEAD, goods_kind="project", project_type="ZZ"))
+    assert resp.status_code == 422
+    assert re.search(r'has-error[^>]*data-field="project_type"', resp.get_data(as_text=True))
+
+
 def test_history_shows_flow_and_field_changes(browser, db):
     b = browser("enterprise1")
     pk = new_draft(b)

@@ -238,10 +238,12 @@ def validate_value(spec: FieldSpec, value) -> list[str]:
 def check_version(record, submitted) -> None:
     if submitted in (None, ""):
         return
-    try:
+    # A whole number as JSON or digits as text: 27.9 or true is no version (int() took them
+    # for 27 and 1).
+    if isinstance(submitted, str) and submitted.strip().isascii() and submitted.strip().isdigit():
         submitted = int(submitted)
-    except (TypeError, ValueError):
-        raise Stale(_("版本号无效")) from None
+    if type(submitted) is not int:
+        raise policy.Refused(_("版本号无效：应为记录的版本号（整数）"), status=400)
     if record.id is not None and submitted != record.version:
         raise Stale(_("该记录已被他人修改（当前版本 %(v)s），请刷新后重试", v=record.version))
 
@@ -330,9 +332,15 @@ def _collect(session, root, obj, data, actor, prefix, errors, forbidden, setters
             continue
         spec = meta.fields.get(key)
         if spec is not None:
+            if not _shown(obj, spec, data):
+                # Hidden by another field's posted value (项目类型 once 单机 is chosen): the
+                # form does not show it, so what it still carries neither applies nor errs.
+                continue
             _collect_field(session, root, obj, holder, spec, raw, actor, path, errors,
                            forbidden, setters)
         elif key in meta.children:
+            if not _shown(obj, meta.children[key], data):
+                continue
             _collect_children(session, root, obj, meta.children[key], raw, actor, path,
                               errors, forbidden, setters)
         elif holder is None and _protected(obj, meta, key):
@@ -340,6 +348,16 @@ def _collect(session, root, obj, data, actor, prefix, errors, forbidden, setters
                 forbidden.append(_protected_label(meta, key))
         else:
             errors[path].append(_("未知字段"))
+
+
+def _shown(obj, spec, data) -> bool:
+    """Whether the field shows once ``data`` is applied (its ``show_when`` field's value as
+    posted, else as stored)."""
+    if spec.show_when is None:
+        return True
+    other, values = spec.show_when
+    value = data[other] if other in data else getattr(obj, other, None)
+    return str(value) in {str(v) for v in values}
 
 
 def _protected(obj, meta, key) -> bool:
@@ -350,7 +368,9 @@ def _protected(obj, meta, key) -> bool:
 def _protected_label(meta, key) -> str:
     if key == meta.owner:
         return _("所属单位")
-    return _("状态") if key == "status" else key
+    if key == "status":
+        return _("状态")
+    return _("%(key)s（系统字段）", key=key)  # the name the client sent, said to be the system's
 
 
 def _posted_differs(raw, current) -> bool:
@@ -463,10 +483,7 @@ def _collect_children(session, root, parent, cspec: ChildSpec, rows, actor, path
                            else fspec.initial}
             changed = True
         else:
-            try:
-                child = existing.get(int(cid))
-            except (TypeError, ValueError):
-                child = None
+            child = existing.get(policy.parse_id(cid))
             if child is None:
                 errors[f"{path}-{i}"].append(_("明细行不存在"))
                 continue
