@@ -169,6 +169,7 @@ class SecurityManager(FabSecurityManager):
             user = self._cached_user(int(identity))
             return {"epoch": user.session_epoch} if user is not None else {}
 
+        _answer_token_problems(jwt_manager)
         return jwt_manager
 
     def create_login_manager(self, app):
@@ -310,3 +311,31 @@ class SecurityManager(FabSecurityManager):
                 perms = self._user_permissions(user)
                 result.update(n for n in others if (permission_name, n) in perms)
         return result
+
+
+def _answer_token_problems(jwt_manager) -> None:
+    """A missing, broken, expired or withdrawn token is a 401 with ``message`` in the caller's
+    language, as every other refusal of the API (Flask-JWT-Extended's own answers are
+    ``{"msg": …}`` in English, and 422 for a token it cannot decode)."""
+    from .engine.api import _error
+    from .engine.i18n import gettext as _
+
+    def missing(_reason=None):
+        return _error(401, _("请先登录：请求未携带访问令牌（Authorization: Bearer …）"))
+
+    def invalid(_reason=None):
+        return _error(401, _("访问令牌无效，请重新登录获取"))
+
+    def expired(_header=None, _data=None):
+        return _error(401, _("访问令牌已过期，请重新登录"))
+
+    def withdrawn(_header=None, _data=None):
+        return _error(401, _("访问令牌已失效（已退出、改过密码或账号已停用），请重新登录"))
+
+    jwt_manager.unauthorized_loader(missing)
+    jwt_manager.invalid_token_loader(invalid)
+    jwt_manager.expired_token_loader(expired)
+    jwt_manager.revoked_token_loader(withdrawn)
+    jwt_manager.user_lookup_error_loader(withdrawn)
+    jwt_manager.token_verification_failed_loader(withdrawn)
+    jwt_manager.needs_fresh_token_loader(withdrawn)

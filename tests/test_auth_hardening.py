@@ -436,3 +436,25 @@ def test_a_locked_account_reads_the_minutes_left_on_the_login_form(chromium, liv
         assert not tab.errors, tab.errors
     finally:
         tab.close()
+
+
+def test_a_missing_broken_or_expired_token_is_a_401_in_the_apis_own_words(app):
+    """Flask-JWT-Extended answered {"msg": …} in English, and 422 for a malformed token."""
+    import datetime as dt
+
+    from flask_jwt_extended import create_access_token
+
+    c = app.test_client()
+    with app.app_context():
+        expired = create_access_token(identity="1", expires_delta=dt.timedelta(seconds=-60))
+    cases = [({}, "请先登录"), ({"Authorization": "Bearer not-a-token"}, "访问令牌无效"),
+             ({"Authorization": "Bearer a.b.c"}, "访问令牌无效"),
+             ({"Authorization": "Token abc"}, "请先登录"),
+             ({"Authorization": f"Bearer {expired}"}, "访问令牌已过期")]
+    for headers, words in cases:
+        resp = c.get("/api/v1/me_licence_application/", headers=headers)
+        assert resp.status_code == 401, (headers, resp.status_code, resp.json)
+        assert words in resp.json["message"] and "msg" not in resp.json, (headers, resp.json)
+    resp = c.get("/api/v1/me_licence_application/", headers={
+        "Authorization": "Bearer not-a-token", "Accept-Language": "en"})
+    assert resp.status_code == 401 and "token" in resp.json["message"].lower()
