@@ -3,6 +3,7 @@ under the same policy as the screens."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import prison
@@ -72,6 +73,43 @@ def test_list_filters_follow_fab_conventions(api, db):
     assert resp.json["ids"] == [5] and resp.json["count"] == 2
     q = prison.dumps({"filters": [{"col": "company_id", "opr": "eq", "value": 3}]})
     assert c.get(f"/api/v1/me_licence_application/?q={q}").status_code == 400
+
+
+def test_gt_and_lt_are_strict_as_in_flask_appbuilder(api, db):
+    """gt/lt were the screens' inclusive 起/止: an integrator asking for what came after the
+    last day it fetched got that day's records again."""
+    from sqlalchemy import select
+
+    c = api("enterprise1")
+    declared = db.scalars(select(LicenceApplication).where(
+        LicenceApplication.company_id == get(db, LicenceApplication, 1).company_id,
+        LicenceApplication.declared_at.is_not(None))).all()
+    day = declared[0].declared_at.date()
+    on_day = {r.id for r in declared if r.declared_at.date() == day}
+    after = {r.id for r in declared if r.declared_at.date() > day}
+    before = {r.id for r in declared if r.declared_at.date() < day}
+
+    def ids(*filters):
+        q = prison.dumps({"filters": [{"col": col, "opr": opr, "value": value}
+                                      for col, opr, value in filters], "page_size": 100})
+        resp = c.get(f"/api/v1/me_licence_application/?q={q}")
+        assert resp.status_code == 200, resp.json
+        return set(resp.json["ids"])
+
+    assert ids(("declared_at", "gt", day.isoformat())) == after
+    assert ids(("declared_at", "lt", day.isoformat())) == before
+    assert not on_day & (ids(("declared_at", "gt", day.isoformat()))
+                         | ids(("declared_at", "lt", day.isoformat())))
+    span = (day - dt.timedelta(days=1)).isoformat(), (day + dt.timedelta(days=1)).isoformat()
+    assert ids(("declared_at", "gt", span[0]), ("declared_at", "lt", span[1])) == on_day
+    # one value per condition: a second would have silently replaced the first
+    for twice in ([("application_no", "eq", "A"), ("application_no", "ct", "B")],
+                  [("declared_at", "gt", span[0]), ("declared_at", "gt", span[1])],
+                  [("declared_at", "eq", span[0]), ("declared_at", "lt", span[1])]):
+        q = prison.dumps({"filters": [{"col": col, "opr": opr, "value": value}
+                                      for col, opr, value in twice]})
+        resp = c.get(f"/api/v1/me_licence_application/?q={q}")
+        assert resp.status_code == 400 and "重复" in resp.json["message"], twice
 
 
 def test_create_save_declare_through_the_api(api, db):

@@ -295,3 +295,55 @@ def test_a_year_is_a_calendar_year(api, db, user, url):
         resp = _ok(c.put(url, json={"version": current["version"], "year": year}))
         assert "年份应在" in resp.json["errors"]["year"][0], year
     assert c.get(url).json["result"]["year"] == current["year"]
+
+
+def test_a_version_is_a_whole_number(api, db):
+    """27.9 was taken for 27 and true for 1: a save went through on a version nobody sent."""
+    c = api("enterprise1")
+    v = get(db, LicenceApplication, 1).version
+    for wrong in (v + 0.9, True, "1e1", "٣", [v], {"v": v}):
+        resp = _ok(c.put("/api/v1/me_licence_application/1",
+                         json={"agent_name": "赵六", "version": wrong}))
+        assert resp.status_code == 400 and "版本号无效" in resp.json["message"], (wrong, resp.json)
+    resp = c.put("/api/v1/me_licence_application/1", json={"agent_name": "赵六"},
+                 headers={"If-Match": "*"})
+    assert resp.status_code == 428
+    db.expire_all()
+    assert get(db, LicenceApplication, 1).agent_name != "赵六"
+    # a line's id likewise: true was line 1 (another line's, when the record had one)
+    for wrong in (True, 1.5, "٣"):
+        resp = _ok(c.put("/api/v1/me_licence_application/1", json={
+            "goods": [{"id": wrong, "name": "车床"}], "version": v}))
+        assert resp.status_code == 422 and "明细行不存在" in str(resp.json["errors"]), resp.json
+    resp = c.put("/api/v1/me_licence_application/1", json={"agent_name": "赵六"},
+                 headers={"If-Match": f'W/"{v}"'})
+    assert resp.status_code == 200, resp.json
+
+
+@pytest.mark.parametrize("data", ["x", 1, ["agent_name", "赵六"], True])
+def test_a_steps_data_is_an_object(api, db, data):
+    """{"data": "x"} fired 暂存 without the data, and answered 200."""
+    v = get(db, LicenceApplication, 1).version
+    resp = _ok(api("enterprise1").post("/api/v1/me_licence_application/1/action/save",
+                                       json={"data": data, "version": v}))
+    assert resp.status_code == 400 and "data" in resp.json["message"]
+    db.expire_all()
+    assert get(db, LicenceApplication, 1).version == v
+
+
+def test_batch_ids_are_whole_numbers(api, db):
+    """["1", true, null] answered one result each, their ids echoed as 'True' and 'None'."""
+    resp = _ok(api("enterprise1").post("/api/v1/me_licence_application/action/declare",
+                                       json={"ids": ["1", True, None, 1.0]}))
+    assert resp.status_code == 400 and '["1", true, null, 1.0]' in resp.json["message"]
+    assert get(db, LicenceApplication, 1).status == "draft"
+
+
+def test_a_system_column_is_refused_by_what_it_is(api, db):
+    from models.me_licence import MeClearance
+
+    c = api("customs1")
+    pk, v = db.execute(select(MeClearance.id, MeClearance.version).limit(1)).one()
+    resp = c.put(f"/api/v1/me_clearance/{pk}", json={"licence_id": 9, "version": v})
+    assert resp.status_code == 403
+    assert resp.json["message"] == "以下字段在当前状态下不可修改：licence_id（系统字段）"

@@ -197,7 +197,7 @@ class RecordApi(ModelRestApi):
         allowed = listing.filterable(self.model, columns, meta.search)
         if meta.workflow is not None:
             allowed.add("status")
-        searches, filters = [], {}
+        searches, filters, ranged = [], {}, set()
         for f in args.get("filters", []) or []:
             if not isinstance(f, dict):
                 return _error(400, _("查询参数格式错误"))
@@ -206,14 +206,23 @@ class RecordApi(ModelRestApi):
                 return _error(400, _("不能按「%(col)s」查询", col=str(col)[:60]))
             if isinstance(value, (dict, list)):
                 return _error(400, _("查询参数格式错误"))
-            if opr in ("gt", "lt"):
-                key = f"{col}__from" if opr == "gt" else f"{col}__to"
-                searches.append(Search(col, "range"))
+            if opr in ("gt", "lt"):  # strict, as Flask-AppBuilder's own filters
+                key = f"{col}__after" if opr == "gt" else f"{col}__before"
+            elif opr in OPERATORS:
+                key = col
+            else:
+                return _error(400, _("不支持的查询运算符：%(opr)s", opr=str(opr)[:20]))
+            if key in filters or col in (ranged if key == col else filters):
+                # one value each: a second would silently replace the first
+                return _error(400, _("「%(col)s」的查询条件重复：同一字段只能给一个 eq/sw/ct 条件，"
+                                     "或 gt、lt 各一个", col=present.column_label(self.model, col)))
+            if key != col:
+                if col not in ranged:
+                    ranged.add(col)
+                    searches.append(Search(col, "range"))
                 filters[key] = str(value)
                 continue
-            mode = OPERATORS.get(opr)
-            if mode is None:
-                return _error(400, _("不支持的查询运算符：%(opr)s", opr=str(opr)[:20]))
+            mode = OPERATORS[opr]
             if mode != "exact" and not isinstance(meta.column_type(col), String):
                 return _error(400, _("「%(col)s」只能按 eq、gt、lt 查询",
                                      col=present.column_label(self.model, col)))
@@ -281,8 +290,12 @@ class RecordApi(ModelRestApi):
         body, err = _json_body()
         if err is not None:
             return err
-        if "version" not in body and request.headers.get("If-Match"):
-            body["version"] = request.headers["If-Match"].strip().strip('W/').strip('"')
+        tag = (request.headers.get("If-Match") or "").strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        tag = tag.strip('"')
+        if "version" not in body and tag and tag != "*":  # "*" (any version) names none
+            body["version"] = tag
         answer = service.update(self._session(), self.model, self._actor(), pk, body)
         return self._answer(answer)
 
@@ -326,6 +339,8 @@ class RecordApi(ModelRestApi):
         t = workflow.find_transition(self.model, name)
         inputs = {i.name: body.get(i.name) for i in t.inputs} if t else None
         data = body.get("data") if t is not None and t.saves_form else None
+        if data is not None and not isinstance(data, dict):
+            return _error(400, _("data 应为记录字段的 JSON 对象"))
         answer = service.fire(self._session(), self.model, actor, name, pk=pk,
                               opinion=body.get("opinion"), inputs=inputs, files=files,
                               data=data if isinstance(data, dict) else None,
@@ -373,6 +388,10 @@ class RecordApi(ModelRestApi):
             return _error(400, _("请提供要操作的记录 ids"))
         if len(ids) > MAX_BATCH:
             return _error(400, _("一次最多操作 %(n)s 条记录", n=MAX_BATCH))
+        wrong = [i for i in ids if type(i) is not int]
+        if wrong:  # (not echoed back as Python's repr of them in a result each)
+            return _error(400, _("ids 应为记录 id（整数）的列表，不是：%(wrong)s",
+                                 wrong=current_app.json.dumps(wrong[:5])[:200]))
         answer = service.batch(self._session(), self.model, self._actor(), name, ids,
                                opinion=body.get("opinion"))
         if not answer.ok:

@@ -125,17 +125,7 @@ def terms(model, searches: list[Search], filters: dict) -> tuple[tuple, dict, li
         name = f"s{i}"
         try:
             if mode == "range":
-                lo, hi = filters.get(f"{s.field}__from"), filters.get(f"{s.field}__to")
-                if lo:
-                    params[name + "_from"] = parse_value(model, s.field, lo)
-                    shape.append((s.field, "from", name + "_from"))
-                if hi:
-                    value = parse_value(model, s.field, hi)
-                    if isinstance(model.meta().column_type(s.field), DateTime):
-                        # the whole last day (datetime.max has no day after it)
-                        value = dt.datetime.combine(value, dt.time.max)
-                    params[name + "_to"] = value
-                    shape.append((s.field, "to", name + "_to"))
+                _range_terms(model, s.field, filters, name, shape, params)
                 continue
             raw = filters.get(s.field)
             if raw in (None, ""):
@@ -159,6 +149,25 @@ def terms(model, searches: list[Search], filters: dict) -> tuple[tuple, dict, li
     return tuple(shape), params, joins, errors
 
 
+# A range's bounds: from/to (the screens' 起/止, inclusive) and after/before (the API's gt/lt,
+# strict).  A date-time column compared with a day takes the whole day.
+_BOUNDS = (("from", dt.time.min), ("to", dt.time.max), ("after", dt.time.max),
+           ("before", dt.time.min))
+
+
+def _range_terms(model, field_name, filters, name, shape, params) -> None:
+    is_datetime = isinstance(model.meta().column_type(field_name), DateTime)
+    for bound, day_edge in _BOUNDS:
+        raw = filters.get(f"{field_name}__{bound}")
+        if not raw:
+            continue
+        value = parse_value(model, field_name, raw)
+        if is_datetime:
+            value = dt.datetime.combine(value, day_edge)
+        params[f"{name}_{bound}"] = value
+        shape.append((field_name, bound, f"{name}_{bound}"))
+
+
 def _term(model, field_name: str, op: str, name: str, params: dict):
     """One search criterion; its values are bound parameters (a statement reused for another
     value of the same search is executed with other ``params``)."""
@@ -173,6 +182,10 @@ def _term(model, field_name: str, op: str, name: str, params: dict):
         return col >= bound(name)
     if op == "to":
         return col <= bound(name)
+    if op == "after":
+        return col > bound(name)
+    if op == "before":
+        return col < bound(name)
     if op == "prefix":
         return and_(col >= bound(name + "_lo"), col < bound(name + "_hi"))
     return col.ilike(bindparam(name, params[name], type_=String()), escape="\\")

@@ -234,10 +234,10 @@ def parse_id(value) -> int | None:
     """A record id from a URL, form or JSON value; None for anything that cannot be one."""
     if isinstance(value, bool):
         return None
-    try:
-        pk = int(str(value).strip())
-    except (TypeError, ValueError):
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):  # int() also reads "٣", "1_0" and " +1"
         return None
+    pk = int(text)
     return pk if 0 < pk <= MAX_ID else None
 
 
