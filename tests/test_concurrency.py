@@ -171,3 +171,34 @@ def test_two_people_saving_the_same_version_one_wins_the_other_is_told(api, db):
     winner = next(a for a in answers if a.status_code == 200)
     assert stored.agent_name == winner.json["result"]["agent_name"]
     assert stored.version == version + 1
+
+
+def test_a_new_form_sent_several_times_at_once_makes_one_record(browser, api, db):
+    """A double click on 暂存 of a new form (or a POST resent after a timeout) made as many
+    drafts as it was sent; the form's submission key makes one, and every copy is answered
+    with it."""
+    import re
+
+    b = [browser("enterprise1") for _ in range(N)]
+    html = b[0].get("/me_licence_application/new").get_data(as_text=True)
+    key = re.search(r'name="_once" value="([^"]+)"', html).group(1)
+    before = db.scalar(select(func.count()).select_from(LicenceApplication))
+    answers = race([lambda c=c: c.post("/me_licence_application/new/do/save",
+                                       data=dict(HEAD, _once=key)) for c in b])
+    assert _statuses(answers) == [302] * N, [a.get_data(as_text=True)[:300] for a in answers]
+    assert len({a.headers["Location"] for a in answers}) == 1
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(LicenceApplication)) == before + 1
+
+    # the REST API: the Idempotency-Key header
+    clients = [api("enterprise1") for _ in range(N)]
+    body = {"agent_mobile": "13809181234", "agent_name": "王建国", "importer_code": "6101930123",
+            "year": 2026}
+    answers = race([lambda c=c: c.post("/api/v1/me_licence_application/", json=body,
+                                       headers={"Idempotency-Key": "order-2026-12-07-0001"})
+                    for c in clients])
+    assert _statuses(answers) == [201] * N, [a.json for a in answers]
+    assert len({a.json["id"] for a in answers}) == 1
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == N - 1
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(LicenceApplication)) == before + 2

@@ -411,3 +411,36 @@ def test_opening_or_printing_a_record_reads_its_lines_in_as_many_statements_what
         assert all(f"CK{i}" in html for i in range(n))
     for page in ("form", "refused save", "print"):
         assert counts[page, 4] == counts[page, 1], counts
+
+
+def test_a_new_form_sent_again_opens_the_record_it_made(browser, api, db):
+    from sqlalchemy import func, select
+
+    b = browser("enterprise1")
+    html = b.get("/me_licence_application/new").get_data(as_text=True)
+    key = re.search(r'name="_once" value="([^"]+)"', html).group(1)
+    count = lambda: db.scalar(select(func.count()).select_from(LicenceApplication))  # noqa: E731
+    before = count()
+    # refused first (nothing made): the form keeps its key, and the corrected one makes it
+    resp = b.post("/me_licence_application/new/do/save",
+                  data=dict(HEAD, agent_mobile="12", _once=key))
+    assert resp.status_code == 422 and f'value="{key}"' in resp.get_data(as_text=True)
+    first = b.post("/me_licence_application/new/do/save", data=dict(HEAD, _once=key))
+    again = b.post("/me_licence_application/new/do/save", data=dict(HEAD, _once=key))
+    assert first.status_code == again.status_code == 302
+    assert first.headers["Location"] == again.headers["Location"]
+    db.rollback()
+    assert count() == before + 1
+    assert "重复提交" in b.get(again.headers["Location"]).get_data(as_text=True)
+    # another form, or no key at all (a client that sends none): a record each
+    b.post("/me_licence_application/new/do/save", data=dict(HEAD))
+    b.post("/me_licence_application/new/do/save", data=dict(HEAD))
+    db.rollback()
+    assert count() == before + 3
+    # a key is the user's own: another user's equal key is another submission
+    c = api("enterprise2")
+    resp = c.post("/api/v1/me_licence_application/", json={"agent_name": "李四"},
+                  headers={"Idempotency-Key": key})
+    assert resp.status_code == 201 and "Idempotent-Replayed" not in resp.headers
+    assert c.post("/api/v1/me_licence_application/", json={},
+                  headers={"Idempotency-Key": "短"}).status_code == 400

@@ -14,6 +14,12 @@
     GET  /api/v1/job/<id>[/result]                   a job's progress / its file
     GET|POST /api/v1/<resource>/<pk>/attachments     list / upload;  GET|DELETE …/<aid>
 
+List filters: ``eq``, ``sw`` (starts with), ``ct`` (contains) and the strict ``gt`` / ``lt``, one
+of each per column.  A PUT or a step's ``data`` names the record's ``version`` (or If-Match: the
+version): a save made from an older one is refused with 409, one without any with 428.  A POST
+of a new record with an ``Idempotency-Key`` header (8–64 letters, digits, - or _) makes it once:
+sent again by the same user, it answers the record already made (``Idempotent-Replayed: true``).
+
 Every endpoint loads rows through the actor's scope and writes through workflow.fire(), so
 the API obeys exactly the rules the screens obey.  Refusals answer 4xx with the reason in the
 user's language (``?_l_=en`` or Accept-Language selects English).
@@ -45,6 +51,7 @@ from . import (
     present,
     printing,
     service,
+    submissions,
     workflow,
 )
 from . import transitions as wf_mod
@@ -283,8 +290,15 @@ class RecordApi(ModelRestApi):
         body, err = _json_body()
         if err is not None:
             return err
-        answer = service.fire(self._session(), self.model, self._actor(), "save", data=body)
-        return self._answer(answer, 201)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not submissions.valid(key):
+            return _error(400, _("Idempotency-Key 应为 8 至 64 位字母、数字、- 或 _"))
+        answer = service.fire(self._session(), self.model, self._actor(), "save", data=body,
+                              once=key)
+        resp = self._answer(answer, 201)
+        if answer.value == service.REPLAYED:  # the record the first request with the key made
+            resp.headers["Idempotent-Replayed"] = "true"
+        return resp
 
     def put_headless(self, pk):
         body, err = _json_body()

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import attachments, changes, policy, workflow
+from . import attachments, changes, policy, submissions, workflow
 from . import transitions as wf
 from .constraints import integrity_message, violation
 from .guard import PolicyViolation
@@ -154,13 +154,29 @@ def run(session, fn, *, record=None) -> Answer:
 
 
 # --- writes ----------------------------------------------------------------------------------
+REPLAYED = "replayed"
+
+
 def fire(session, model, actor, name: str, *, pk=None, data: dict | None = None,
          opinion=None, inputs: dict | None = None, files: dict | None = None,
-         require_version: bool = False) -> Answer:
-    """Fire transition ``name`` on record ``pk`` (or on a new record when pk is None)."""
+         require_version: bool = False, once: str | None = None) -> Answer:
+    """Fire transition ``name`` on record ``pk`` (or on a new record when pk is None).  A new
+    record's submission key ``once`` (submissions.py) makes it once: sent again, the answer is the
+    record already made (``value`` REPLAYED)."""
     holder: dict = {}
+    once = once if pk is None else None
+
+    def replayed():
+        earlier = submissions.made(session, actor, model, once) if once else None
+        if earlier is None:
+            return None
+        return Answer(200, _("已保存：这是同一表单的重复提交，没有再新建"), record=earlier,
+                      value=REPLAYED)
 
     def work() -> Answer:
+        earlier = replayed()
+        if earlier is not None:
+            return earlier
         if pk is None:
             record = wf.new_record(session, model, actor)
         else:
@@ -170,10 +186,16 @@ def fire(session, model, actor, name: str, *, pk=None, data: dict | None = None,
             changes.require_version(record, data)
         out = wf.fire(session, record, name, actor, data=data, opinion=opinion, inputs=inputs,
                       files=files)
+        if once and out.record is not None and out.record.id is not None:
+            submissions.remember(session, actor, out.record, once)
         return Answer(200, out.message, record=out.record, new_record=out.new_record,
                       deleted=out.deleted, transition=out.transition)
 
-    return run(session, work, record=holder)
+    answer = run(session, work, record=holder)
+    if once and answer.status == 409:
+        # A submission of the same key committed meanwhile: its record is the answer.
+        answer = replayed() or answer
+    return answer
 
 
 def update(session, model, actor, pk, data: dict, *, require_version: bool = True) -> Answer:

@@ -44,6 +44,7 @@ from . import (
     present,
     printing,
     service,
+    submissions,
     workflow,
 )
 from . import transitions as wf_mod
@@ -243,6 +244,12 @@ class RecordView(BaseView):
         change_rows = change_requests.rows(session, record, pending) if pending else []
         record_jobs = [jobs.snapshot(current_app, j) for j in jobs.latest_for(
             session, actor, jobs.record_origin(record), limit=1)] if record.id else []
+        # A new form's submission key: sent twice, it makes one record (submissions.py); a
+        # refused form keeps its key, as nothing was made.
+        once_key = None
+        if record.id is None:
+            posted_key = request.form.get("_once") if request.method == "POST" else None
+            once_key = posted_key if submissions.valid(posted_key) else submissions.new_key()
         page_url = None
         if request.method == "POST":
             # The answer to a refused step: the workspace files it under the form's own
@@ -251,7 +258,7 @@ class RecordView(BaseView):
                 url_for(f"{self.endpoint}.new", **self._presets(posted or {}))
         return self._render(
             "engine/form.html", record=record, form=form, buttons=buttons, actor=actor,
-            record_jobs=record_jobs, page_url=page_url,
+            record_jobs=record_jobs, page_url=page_url, once_key=once_key,
             files=files, slots=slots, related=related, submitted=submitted,
             pending_change=pending, change_rows=change_rows, open_dialog=open_dialog,
             dialog_errors=dialog_errors or {}, dialog_values=dialog_values or {},
@@ -359,12 +366,14 @@ class RecordView(BaseView):
             upload = request.files.get(f"input-{inp.name}")
             if inp.widget == "file" and upload is not None and upload.filename:
                 files[inp.name] = (upload.filename, upload.read())
+        once = request.form.get("_once") if pk is None else None
         answer = service.fire(session, self.model, actor, name, pk=pk, data=posted,
                               opinion=request.form.get("opinion"),
                               inputs=forms.inputs_from(request.form, t) if t else None,
-                              files=files, require_version=posted is not None)
+                              files=files, require_version=posted is not None,
+                              once=once if submissions.valid(once) else None)
         if answer.ok:
-            flash(answer.message, "success")
+            flash(answer.message, "info" if answer.value == service.REPLAYED else "success")
             if answer.new_record is not None:
                 # a copy, or a record of another type a step made (生成报关单)
                 return redirect(url_for(f"{answer.new_record.meta().resource}_view.show",

@@ -1,0 +1,63 @@
+"""A new record is made once per form: a replayed submission of a new form (a double click on
+暂存, a POST the browser or a client sends again after a timeout) answers with the record the
+first one made instead of making a second.
+
+The new form carries a random key (``_once``), REST clients send an ``Idempotency-Key``
+header.  The key is stored with the record it made, in the same transaction and under a primary
+key: two submissions at the same moment cannot both make one — the second waits for the
+first's commit, fails on the key and then finds the first's record.  Keys belong to the user
+who sent them (another user's equal key is another key).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask_appbuilder import Model
+from sqlalchemy import DateTime, Integer, String
+from sqlalchemy.orm import mapped_column
+
+from .record import now
+
+_KEY = re.compile(r"[A-Za-z0-9_\-]{8,64}")
+
+
+class SubmissionKey(Model):
+    __tablename__ = "submission_key"
+
+    key = mapped_column(String(80), primary_key=True)  # "<user id>:<the client's key>"
+    resource = mapped_column(String(60), nullable=False)
+    record_id = mapped_column(Integer, nullable=False)
+    created_at = mapped_column(DateTime, nullable=False, default=now)
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def valid(key) -> bool:
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
+
+
+def _stored(actor, key: str) -> str:
+    return f"{actor.user_id if actor is not None else '-'}:{key}"
+
+
+def made(session, actor, model, key: str):
+    """The record an earlier submission of ``key`` made, if it is still there to see."""
+    from . import policy
+
+    row = session.get(SubmissionKey, _stored(actor, key))
+    if row is None or row.resource != model.meta().resource:
+        return None
+    try:
+        return policy.get_scoped(session, model, row.record_id, actor)
+    except policy.Refused:
+        return None  # deleted since, or no longer in the user's scope: made anew
+
+
+def remember(session, actor, record, key: str) -> None:
+    session.add(SubmissionKey(key=_stored(actor, key), resource=record.meta().resource,
+                              record_id=record.id, created_at=now()))
+    session.flush()  # a concurrent submission of the same key fails here, not at commit
