@@ -270,6 +270,7 @@ def cpu_ticks(master: int | None) -> dict[str, int]:
     with open("/proc/stat") as f:
         cpu = f.readline().split()[1:]
     out["machine"] = sum(int(x) for x in cpu) - int(cpu[3]) - int(cpu[4])  # less idle, iowait
+    out["steal"] = int(cpu[7]) if len(cpu) > 7 else 0  # taken by the hypervisor for others
     return out
 
 
@@ -418,16 +419,20 @@ def report(results: dict, rss: dict, args) -> str:
         lines += ["", f"worker memory at start: {', '.join(f'{v / 1024:.0f} MB' for v in start.values())}; "
                   f"growth over the run: {', '.join(growth)}", ""]
         if r.get("timeline"):
-            lines += [f"Timeline ({WINDOW_S} s windows; processor time in cores busy):", "",
+            lines += [f"Timeline ({WINDOW_S} s windows; processor time in cores busy; server "
+                      "ms/request: the workers' processor time per answer — at a steady mix it "
+                      "rises when the processor slows, not when requests queue):", "",
                       "| from s | req/s | p95 list+open ms | late | server | PostgreSQL | "
-                      "load client | machine |",
-                      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                      "load client | machine | steal | server ms/request |",
+                      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
             for w in r["timeline"]:
                 p95 = "" if w["p95 list+open"] is None else f"{w['p95 list+open']:.0f}"
                 cores = " | ".join(f"{w[k]:.2f}" if k in w else ""
-                                   for k in ("server", "postgres", "client", "machine"))
+                                   for k in ("server", "postgres", "client", "machine", "steal"))
+                cost = f"{w['server'] * 1000 / w['rps']:.1f}" if "server" in w and w["rps"] \
+                    else ""
                 lines.append(f"| {w['t']:.0f} | {w['rps']:.0f} | {p95} | {w['late']:.0%} | "
-                             f"{cores} |")
+                             f"{cores} | {cost} |")
             lines.append("")
     p, s = results.get("product"), results.get("stock")
     if p and s:
