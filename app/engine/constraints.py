@@ -65,7 +65,12 @@ def unique_errors(session, record) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     ins = inspect(record)
     fresh = ins.transient or ins.pending
+    checked = set()
     for _name, names in unique_sets(model):
+        # a unique=True column is listed as a column and as its table's constraint: once
+        if names in checked:
+            continue
+        checked.add(names)
         if len(names) == 1 and model.meta().fields[names[0]].readonly:
             continue  # numbers the system gives are unique by construction
         if not fresh and not any(ins.attrs[n].history.has_changes() for n in names):
