@@ -53,16 +53,28 @@ class SecurityApi(FabSecurityApi):
     @safe
     def login(self):
         payload = request.get_json(silent=True)
-        if isinstance(payload, dict) and "provider" not in payload:
+        # Flask-AppBuilder's own answers to these are in English (marshmallow's, as objects)
+        if not isinstance(payload, dict):
+            return self.response_400(message=str(_l(
+                '请求内容应为 JSON 对象：{"username": …, "password": …, "provider": "db"}')))
+        if "provider" not in payload:
             # Flask-AppBuilder reads it unchecked (a KeyError, 500)
             return self.response_400(message=str(_l("请提供 provider（登录方式：db）")))
+        if payload["provider"] != "db":
+            return self.response_400(message=str(_l("登录方式（provider）只能是 db")))
+        if not all(isinstance(payload.get(k), str) and payload[k] for k in ("username",
+                                                                              "password")):
+            return self.response_400(message=str(_l("请提供用户名（username）和密码（password）")))
         try:
             # Flask-AppBuilder's login without its catch-all (which would answer 500)
-            return FabSecurityApi.login.__wrapped__(self)
+            resp = FabSecurityApi.login.__wrapped__(self)
         except LoginRefused as refused:
             resp = self.response(429, message=refused.message)
             resp.headers["Retry-After"] = str(refused.retry_after)
             return resp
+        if resp.status_code == 401:  # Flask-AppBuilder's "Not authorized"
+            return self.response(401, message=str(_l("用户名或密码错误")))
+        return resp
 
     login.__doc__ = FabSecurityApi.login.__doc__
 

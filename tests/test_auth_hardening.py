@@ -458,3 +458,20 @@ def test_a_missing_broken_or_expired_token_is_a_401_in_the_apis_own_words(app):
     resp = c.get("/api/v1/me_licence_application/", headers={
         "Authorization": "Bearer not-a-token", "Accept-Language": "en"})
     assert resp.status_code == 401 and "token" in resp.json["message"].lower()
+
+
+def test_the_api_sign_in_says_what_is_wrong_in_the_callers_language(app):
+    """Flask-AppBuilder answered "Not authorized" and marshmallow's objects in English."""
+    c = app.test_client()
+    cases = [({"username": "enterprise1", "password": "wrong-one", "provider": "db"}, 401,
+              "用户名或密码错误"),
+             ({"username": "enterprise1", "password": "x", "provider": "ldap"}, 400, "只能是 db"),
+             ([1], 400, "JSON 对象"), ("x", 400, "JSON 对象"),
+             ({"username": 1, "password": "x", "provider": "db"}, 400, "用户名（username）"),
+             ({"username": "enterprise1", "provider": "db"}, 400, "密码（password）")]
+    for body, status, words in cases:
+        resp = c.post("/api/v1/security/login", json=body)
+        assert resp.status_code == status and isinstance(resp.json["message"], str), resp.json
+        assert words in resp.json["message"], (body, resp.json)
+    resp = c.post("/api/v1/security/login?_l_=en", json=cases[0][0])
+    assert resp.json["message"] == "Wrong user name or password"
