@@ -272,6 +272,32 @@ def test_copy_makes_a_new_draft_without_number_history_or_attachments(browser, d
     assert flow == []
 
 
+def test_copy_clicked_twice_makes_one_copy(browser, api, db):
+    from sqlalchemy import func
+
+    b = browser("enterprise1")
+    html = b.get("/me_licence_application/3").get_data(as_text=True)
+    form = re.search(r'action="/me_licence_application/3/do/copy".*?</form>', html, re.S).group(0)
+    key = re.search(r'name="_once" value="([^"]+)"', form).group(1)
+    count = lambda: db.scalar(select(func.count()).select_from(LicenceApplication))  # noqa: E731
+    before = count()
+    first = b.post("/me_licence_application/3/do/copy", data={"_once": key})
+    again = b.post("/me_licence_application/3/do/copy", data={"_once": key})
+    assert first.headers["Location"] == again.headers["Location"]
+    assert "/me_licence_application/3" not in first.headers["Location"]
+    db.rollback()
+    assert count() == before + 1
+    # the REST step likewise, by its Idempotency-Key
+    c = api("enterprise1")
+    answers = [c.post("/api/v1/me_licence_application/3/action/copy",
+                      headers={"Idempotency-Key": "copy-of-3-at-0900"}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].json["id"] == answers[1].json["id"] != 3
+    assert answers[1].headers["Idempotent-Replayed"] == "true"
+    db.rollback()
+    assert count() == before + 2
+
+
 def test_delete_only_in_draft_or_returned(browser, db):
     b = browser("enterprise1")
     b.post("/me_licence_application/3/do/delete")

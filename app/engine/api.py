@@ -17,8 +17,9 @@
 List filters: ``eq``, ``sw`` (starts with), ``ct`` (contains) and the strict ``gt`` / ``lt``, one
 of each per column.  A PUT or a step's ``data`` names the record's ``version`` (or If-Match: the
 version): a save made from an older one is refused with 409, one without any with 428.  A POST
-of a new record with an ``Idempotency-Key`` header (8–64 letters, digits, - or _) makes it once:
-sent again by the same user, it answers the record already made (``Idempotent-Replayed: true``).
+of a new record or of a step that makes one (复制) with an ``Idempotency-Key`` header (8–64
+letters, digits, - or _) makes it once: sent again by the same user, it answers the record
+already made (``Idempotent-Replayed: true``).
 
 Every endpoint loads rows through the actor's scope and writes through workflow.fire(), so
 the API obeys exactly the rules the screens obey.  Refusals answer 4xx with the reason in the
@@ -142,6 +143,20 @@ def _json_body(required: bool = True) -> tuple[dict, Response | None]:
     if not isinstance(body, dict):
         return {}, _error(400, _("请求内容必须是 JSON 对象"))
     return dict(body), None
+
+
+def _idempotency_key():
+    """(the request's Idempotency-Key or None, an error answer or None)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not submissions.valid(key):
+        return None, _error(400, _("Idempotency-Key 应为 8 至 64 位字母、数字、- 或 _"))
+    return key, None
+
+
+def _replayed(answer, resp: Response) -> Response:
+    if answer.value == service.REPLAYED:  # the record the first request with the key made
+        resp.headers["Idempotent-Replayed"] = "true"
+    return resp
 
 
 def _refusal(e) -> Response:
@@ -290,15 +305,12 @@ class RecordApi(ModelRestApi):
         body, err = _json_body()
         if err is not None:
             return err
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not submissions.valid(key):
-            return _error(400, _("Idempotency-Key 应为 8 至 64 位字母、数字、- 或 _"))
+        key, err = _idempotency_key()
+        if err is not None:
+            return err
         answer = service.fire(self._session(), self.model, self._actor(), "save", data=body,
                               once=key)
-        resp = self._answer(answer, 201)
-        if answer.value == service.REPLAYED:  # the record the first request with the key made
-            resp.headers["Idempotent-Replayed"] = "true"
-        return resp
+        return _replayed(answer, self._answer(answer, 201))
 
     def put_headless(self, pk):
         body, err = _json_body()
@@ -355,10 +367,13 @@ class RecordApi(ModelRestApi):
         data = body.get("data") if t is not None and t.saves_form else None
         if data is not None and not isinstance(data, dict):
             return _error(400, _("data 应为记录字段的 JSON 对象"))
+        key, err = _idempotency_key()
+        if err is not None:
+            return err
         answer = service.fire(self._session(), self.model, actor, name, pk=pk,
                               opinion=body.get("opinion"), inputs=inputs, files=files,
                               data=data if isinstance(data, dict) else None,
-                              require_version=isinstance(data, dict))
+                              require_version=isinstance(data, dict), once=key)
         if not answer.ok:
             return _error(answer.status, answer.message, answer.errors or None)
         if answer.deleted:
@@ -371,7 +386,7 @@ class RecordApi(ModelRestApi):
             payload["status_label"] = target.status_label
         if answer.new_record is not None:
             payload["source_id"] = pk
-        return self.response(200, **payload)
+        return _replayed(answer, self.response(200, **payload))
 
     @expose("/action/<name>", methods=["POST"])
     @protect()

@@ -160,18 +160,20 @@ REPLAYED = "replayed"
 def fire(session, model, actor, name: str, *, pk=None, data: dict | None = None,
          opinion=None, inputs: dict | None = None, files: dict | None = None,
          require_version: bool = False, once: str | None = None) -> Answer:
-    """Fire transition ``name`` on record ``pk`` (or on a new record when pk is None).  A new
-    record's submission key ``once`` (submissions.py) makes it once: sent again, the answer is the
-    record already made (``value`` REPLAYED)."""
+    """Fire transition ``name`` on record ``pk`` (or on a new record when pk is None).  With a
+    submission key ``once`` (submissions.py) a record the step makes — the new record, a copy,
+    a record of another type — is made once: sent again, the answer is the record already made
+    (``value`` REPLAYED)."""
     holder: dict = {}
-    once = once if pk is None else None
 
     def replayed():
-        earlier = submissions.made(session, actor, model, once) if once else None
+        earlier = submissions.made(session, actor, once) if once else None
         if earlier is None:
             return None
-        return Answer(200, _("已保存：这是同一表单的重复提交，没有再新建"), record=earlier,
-                      value=REPLAYED)
+        message = _("已保存：这是同一表单的重复提交，没有再新建")
+        if pk is None:
+            return Answer(200, message, record=earlier, value=REPLAYED)
+        return Answer(200, message, record=earlier, new_record=earlier, value=REPLAYED)
 
     def work() -> Answer:
         earlier = replayed()
@@ -186,8 +188,9 @@ def fire(session, model, actor, name: str, *, pk=None, data: dict | None = None,
             changes.require_version(record, data)
         out = wf.fire(session, record, name, actor, data=data, opinion=opinion, inputs=inputs,
                       files=files)
-        if once and out.record is not None and out.record.id is not None:
-            submissions.remember(session, actor, out.record, once)
+        made = out.new_record if pk is not None else out.record
+        if once and made is not None and made.id is not None:
+            submissions.remember(session, actor, made, once)
         return Answer(200, out.message, record=out.record, new_record=out.new_record,
                       deleted=out.deleted, transition=out.transition)
 

@@ -1,10 +1,10 @@
-"""A new record is made once per form: a replayed submission of a new form (a double click on
-暂存, a POST the browser or a client sends again after a timeout) answers with the record the
-first one made instead of making a second.
+"""A record is made once per form: a replayed submission (a double click on 暂存 of a new form
+or on 复制, a POST the browser or a client sends again after a timeout) answers with the record
+the first one made instead of making a second.
 
-The new form carries a random key (``_once``), REST clients send an ``Idempotency-Key``
-header.  The key is stored with the record it made, in the same transaction and under a primary
-key: two submissions at the same moment cannot both make one — the second waits for the
+Each form of a record's page carries a random key (``_once``), REST clients send an
+``Idempotency-Key`` header.  The key is stored with the record it made, in the same transaction
+and under a primary key: two submissions at the same moment cannot both make one — the second waits for the
 first's commit, fails on the key and then finds the first's record.  Keys belong to the user
 who sent them (another user's equal key is another key).
 """
@@ -44,12 +44,14 @@ def _stored(actor, key: str) -> str:
     return f"{actor.user_id if actor is not None else '-'}:{key}"
 
 
-def made(session, actor, model, key: str):
+def made(session, actor, key: str):
     """The record an earlier submission of ``key`` made, if it is still there to see."""
     from . import policy
+    from .record import REGISTRY
 
     row = session.get(SubmissionKey, _stored(actor, key))
-    if row is None or row.resource != model.meta().resource:
+    model = REGISTRY.get(row.resource) if row is not None else None
+    if model is None:
         return None
     try:
         return policy.get_scoped(session, model, row.record_id, actor)

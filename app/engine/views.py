@@ -244,12 +244,11 @@ class RecordView(BaseView):
         change_rows = change_requests.rows(session, record, pending) if pending else []
         record_jobs = [jobs.snapshot(current_app, j) for j in jobs.latest_for(
             session, actor, jobs.record_origin(record), limit=1)] if record.id else []
-        # A new form's submission key: sent twice, it makes one record (submissions.py); a
-        # refused form keeps its key, as nothing was made.
-        once_key = None
-        if record.id is None:
-            posted_key = request.form.get("_once") if request.method == "POST" else None
-            once_key = posted_key if submissions.valid(posted_key) else submissions.new_key()
+        # The page's submission key: a record its forms make (暂存 of a new one, 复制) is made
+        # once however often they are sent (submissions.py); a refused form keeps its key, as
+        # nothing was made.
+        posted_key = request.form.get("_once") if request.method == "POST" else None
+        once_key = posted_key if submissions.valid(posted_key) else submissions.new_key()
         page_url = None
         if request.method == "POST":
             # The answer to a refused step: the workspace files it under the form's own
@@ -366,7 +365,7 @@ class RecordView(BaseView):
             upload = request.files.get(f"input-{inp.name}")
             if inp.widget == "file" and upload is not None and upload.filename:
                 files[inp.name] = (upload.filename, upload.read())
-        once = request.form.get("_once") if pk is None else None
+        once = request.form.get("_once")
         answer = service.fire(session, self.model, actor, name, pk=pk, data=posted,
                               opinion=request.form.get("opinion"),
                               inputs=forms.inputs_from(request.form, t) if t else None,
