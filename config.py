@@ -91,6 +91,8 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
 LOG_FORMAT = os.environ.get("LOG_FORMAT") or ("json" if APP_ENV == "production" else "text")
 LOG_LEVEL = os.environ.get("LOG_LEVEL") or "INFO"
 WORKER_INTERVAL = _int_env("WORKER_INTERVAL", 10)  # seconds between two passes of the worker
+# Hours a form's submission key is kept (a replayed 暂存 of a new form finds its record)
+SUBMISSION_KEY_HOURS = _int_env("SUBMISSION_KEY_HOURS", 24)
 # Seconds browsers keep the CSS and JavaScript (linked with ?v=<hash of the file's content>);
 # 0: they ask again on every page, as a developer editing them wants.
 STATIC_MAX_AGE = _int_env("STATIC_MAX_AGE", 365 * 24 * 3600 if APP_ENV == "production" else 0)

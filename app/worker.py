@@ -6,7 +6,8 @@
 It runs two kinds of work:
 
 - periodic tasks: the notification outbox (e-mail / SMS written in the business transaction,
-  delivered here and retried with back-off while a sender is down).  A task is a name, a period
+  delivered here and retried with back-off while a sender is down), and forgetting the
+  submission keys of forms older than a day (app/engine/submissions.py).  A task is a name, a period
   and a function of the app.
 - queued background jobs (app/engine/jobs.py: 按天 sync, large exports, batch prints …) when
   ``REDIS_URL`` is set: an RQ worker on the queue ``JOB_QUEUE`` takes them, one at a time, in
@@ -52,9 +53,18 @@ def deliver_outbox(app, batch: int = 100, max_batches: int = 50):
     return total
 
 
+def forget_submission_keys(app):
+    """Keys that made a record once (app/engine/submissions.py) outlive any replay in a day."""
+    from app.engine.submissions import forget_old
+
+    hours = float(app.config.get("SUBMISSION_KEY_HOURS", 24))
+    return {"forgotten": forget_old(app.appbuilder.session, hours)}
+
+
 def tasks(app) -> list[Task]:
     period = float(app.config.get("WORKER_INTERVAL", 10))
-    return [Task("outbox", period, deliver_outbox)]
+    return [Task("outbox", period, deliver_outbox),
+            Task("submission_keys", 3600.0, forget_submission_keys)]
 
 
 def run_once(app, task: Task) -> bool:

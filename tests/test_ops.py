@@ -296,6 +296,29 @@ def test_the_worker_delivers_queued_notices(app, db):
     assert db.get(OutboxMessage, msg_id).status == "sent"
 
 
+def test_the_worker_forgets_submission_keys_after_a_day(app, db):
+    import datetime as dt
+
+    from app.engine.submissions import SubmissionKey
+
+    with app.app_context():
+        from app import db as _db
+
+        old = dt.datetime.now() - dt.timedelta(hours=25)
+        _db.session.add_all([
+            SubmissionKey(key="1:yesterdays-key", resource="notice", record_id=1,
+                          created_at=old),
+            SubmissionKey(key="1:this-mornings", resource="notice", record_id=1,
+                          created_at=dt.datetime.now() - dt.timedelta(hours=2))])
+        _db.session.commit()
+        _db.session.remove()
+    result = app.test_cli_runner().invoke(args=["app", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    db.rollback()
+    assert db.get(SubmissionKey, "1:yesterdays-key") is None
+    assert db.get(SubmissionKey, "1:this-mornings") is not None
+
+
 def test_the_worker_sends_a_notice_to_many_in_one_pass(app, db):
     with app.app_context():
         from app import db as _db

@@ -6,16 +6,18 @@ Each form of a record's page carries a random key (``_once``), REST clients send
 ``Idempotency-Key`` header.  The key is stored with the record it made, in the same transaction
 and under a primary key: two submissions at the same moment cannot both make one — the second waits for the
 first's commit, fails on the key and then finds the first's record.  Keys belong to the user
-who sent them (another user's equal key is another key).
+who sent them (another user's equal key is another key).  A replay comes within minutes: the
+worker forgets keys older than ``SUBMISSION_KEY_HOURS`` (24).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import DateTime, Integer, String, delete
 from sqlalchemy.orm import mapped_column
 
 from .record import now
@@ -63,3 +65,11 @@ def remember(session, actor, record, key: str) -> None:
     session.add(SubmissionKey(key=_stored(actor, key), resource=record.meta().resource,
                               record_id=record.id, created_at=now()))
     session.flush()  # a concurrent submission of the same key fails here, not at commit
+
+
+def forget_old(session, hours: float) -> int:
+    """Delete the keys older than ``hours``; how many."""
+    cutoff = now() - dt.timedelta(hours=hours)
+    count = session.execute(delete(SubmissionKey).where(SubmissionKey.created_at < cutoff)).rowcount
+    session.commit()
+    return count or 0
