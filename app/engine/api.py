@@ -19,7 +19,8 @@ of each per column.  A PUT or a step's ``data`` names the record's ``version`` (
 version): a save made from an older one is refused with 409, one without any with 428.  A POST
 of a new record or of a step that makes one (复制) with an ``Idempotency-Key`` header (8–64
 letters, digits, - or _) makes it once: sent again by the same user, it answers the record
-already made (``Idempotent-Replayed: true``).
+already made (``Idempotent-Replayed: true``).  A field the form hides by another field's value
+(项目类型 unless 商品类型 is 项目) takes no value: what is sent for it is left aside.
 
 Every endpoint loads rows through the actor's scope and writes through workflow.fire(), so
 the API obeys exactly the rules the screens obey.  Refusals answer 4xx with the reason in the
