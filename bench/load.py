@@ -227,20 +227,33 @@ def start_server(target: str, url: str, port: int, workers: int,
     raise SystemExit(f"{target} did not start on {port}")
 
 
-def worker_rss(master: int) -> dict[int, int]:
-    """Resident memory (kB) of each gunicorn worker (children of the master)."""
+def _parents() -> dict[int, int]:
     out = {}
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != master:
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    out[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
                 continue
+    return out
+
+
+def server_pids(master: int) -> set[int]:
+    """The gunicorn workers (children of the master) and their own children (the processes
+    that render a batch print, app/engine/printing.py)."""
+    parents = _parents()
+    workers = {p for p, pp in parents.items() if pp == master}
+    return workers | {p for p, pp in parents.items() if pp in workers}
+
+
+def worker_rss(master: int) -> dict[int, int]:
+    """Resident memory (kB) of each process of the server (``server_pids``)."""
+    out = {}
+    for pid in server_pids(master):
+        try:
             with open(f"/proc/{pid}/status") as f:
-                rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-            out[int(pid)] = rss
+                out[pid] = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
         except (OSError, StopIteration, ValueError):
             continue
     return out
@@ -251,6 +264,7 @@ def cpu_ticks(master: int | None) -> dict[str, int]:
     PostgreSQL's processes on this machine, by this load client and by the whole machine."""
     out = {"server": 0, "postgres": 0, "client": 0}
     me = os.getpid()
+    server = server_pids(master) if master else set()
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -263,7 +277,7 @@ def cpu_ticks(master: int | None) -> dict[str, int]:
         ticks = int(fields[11]) + int(fields[12])
         if int(pid) == me:
             out["client"] += ticks
-        elif master and int(fields[1]) == master:
+        elif int(pid) in server:
             out["server"] += ticks
         elif head.endswith("(postgres"):
             out["postgres"] += ticks
@@ -289,6 +303,10 @@ def timeline(samples, cpu, interval) -> list[dict]:
         if k + 1 < len(cpu):
             a, b = cpu[k], cpu[k + 1]
             row.update({n: (b[n] - a[n]) / CLK / interval for n in a})
+            # everything else busy on the machine: other services, the kernel's interrupts, and
+            # processes that ended within the window (PostgreSQL's parallel query workers)
+            row["others"] = max(0.0, row["machine"] - row["steal"] - row["server"]
+                                - row["postgres"] - row["client"])
         rows.append(row)
     return rows
 
@@ -415,20 +433,27 @@ def report(results: dict, rss: dict, args) -> str:
             lines.append(f"| {n} | {o['count']} | {o['rps']:.1f} | {o['errors']} | "
                          f"{o['p50']:.0f} | {o['p95']:.0f} | {o['p99']:.0f} |")
         start, end = rss[target]
-        growth = [f"{(end.get(p, 0) - start[p]) / 1024:+.0f} MB" for p in start]
-        lines += ["", f"worker memory at start: {', '.join(f'{v / 1024:.0f} MB' for v in start.values())}; "
+        growth = [f"{(end.get(p, 0) - start.get(p, 0)) / 1024:+.0f} MB"
+                  for p in sorted(start.keys() | end.keys())]
+        lines += ["", "memory of the workers (and of their child processes) at start: "
+                  f"{', '.join(f'{start[p] / 1024:.0f} MB' for p in sorted(start))}; "
                   f"growth over the run: {', '.join(growth)}", ""]
         if r.get("timeline"):
-            lines += [f"Timeline ({WINDOW_S} s windows; processor time in cores busy; server "
-                      "ms/request: the workers' processor time per answer — at a steady mix it "
-                      "rises when the processor slows, not when requests queue):", "",
+            lines += [f"Timeline ({WINDOW_S} s windows; processor time in cores busy — others: "
+                      "the rest of the machine: other services, the kernel, processes that "
+                      "ended within the window such as PostgreSQL's parallel workers; server "
+                      "ms/request: the processor time of the workers and their child processes "
+                      "per answer — at a steady mix it rises when the processor slows, not when "
+                      "requests queue):", "",
                       "| from s | req/s | p95 list+open ms | late | server | PostgreSQL | "
-                      "load client | machine | steal | server ms/request |",
-                      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                      "load client | others | machine | steal | server ms/request |",
+                      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+                      "| ---: |"]
             for w in r["timeline"]:
                 p95 = "" if w["p95 list+open"] is None else f"{w['p95 list+open']:.0f}"
                 cores = " | ".join(f"{w[k]:.2f}" if k in w else ""
-                                   for k in ("server", "postgres", "client", "machine", "steal"))
+                                   for k in ("server", "postgres", "client", "others", "machine",
+                                             "steal"))
                 cost = f"{w['server'] * 1000 / w['rps']:.1f}" if "server" in w and w["rps"] \
                     else ""
                 lines.append(f"| {w['t']:.0f} | {w['rps']:.0f} | {p95} | {w['late']:.0%} | "
