@@ -4,6 +4,7 @@ with its counts; 我的任务 lists the job.  Screenshots: tests/artifacts/jobs-
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -29,16 +30,29 @@ def inbox(live, api, tmp_path):
     return root
 
 
-def test_a_sync_by_day_shows_its_progress_bar_to_the_end(user, inbox, monkeypatch):
-    # Each file takes at least 20 ms (150 files: 3 s or more), so the page's once-a-second
-    # question sees the job running however fast the machine reads them.
+@pytest.fixture
+def held_sync(monkeypatch):
+    """The sync takes at least 20 ms a file and, two thirds through, waits (60 s at most) until
+    the test has seen the bar between its ends: the page sees the job running however fast the
+    machine reads the files and however slowly the browser opens the page (under CI's load the
+    whole job once ended before the page's first look)."""
     one_file = customs_sync._one_file
+    files = []
+    seen_moving = threading.Event()
 
     def slowed(*args, **kwargs):
+        files.append(1)
+        if len(files) == FILES * 2 // 3:
+            seen_moving.wait(60)
         time.sleep(0.02)
         return one_file(*args, **kwargs)
 
     monkeypatch.setattr(customs_sync, "_one_file", slowed)
+    yield seen_moving
+    seen_moving.set()
+
+
+def test_a_sync_by_day_shows_its_progress_bar_to_the_end(user, inbox, held_sync):
     tab = user("enterprise1")
     page = tab.page
     tab.goto("/")
@@ -59,6 +73,7 @@ def test_a_sync_by_day_shows_its_progress_bar_to_the_end(user, inbox, monkeypatc
         value = int(bar.get_attribute("aria-valuenow") or 0)
         if 0 < value < 100 and not seen - {0}:
             tab.shot("jobs-sync-running", full_page=False)
+            held_sync.set()
         seen.add(value)
         page.wait_for_timeout(100)
     assert len(seen - {0}) >= 1, f"the bar never moved: {seen}, status {status}"
