@@ -29,6 +29,8 @@ DB_POOL_TIMEOUT       seconds a request waits for a free connection before faili
 DB_POOL_RECYCLE       seconds after which a connection is replaced (default 1800)
 DB_POOL_PRE_PING      1 (default): test a connection before use, so a restarted or failed-over
                       server costs no failed request
+DB_POOL_PING_IDLE     seconds a connection sits idle in the pool before it is tested (default 1;
+                      0: test it at every use) - app/pool_ping.py
 DB_CONNECT_TIMEOUT    seconds to wait for the server when connecting (default 5)
 A machine holds at most processes × (DB_POOL_SIZE + DB_MAX_OVERFLOW) connections; the sum over
 all machines (web and worker) must stay under the server's max_connections (docs/scaling.md).
@@ -60,6 +62,20 @@ def _int_env(name: str, default: int) -> int:
         return default
 
 
+def _seconds_env(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        SETTINGS_PROBLEMS.append(f"{name}={raw!r} is not a number of seconds (0 or more)")
+        return default
+    return value
+
+
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL") or "sqlite:///" + os.path.join(
         INSTANCE_DIR, "backoffice.db"
@@ -79,6 +95,7 @@ DB_MAX_OVERFLOW = _int_env("DB_MAX_OVERFLOW", 10)
 DB_POOL_TIMEOUT = _int_env("DB_POOL_TIMEOUT", 30)
 DB_POOL_RECYCLE = _int_env("DB_POOL_RECYCLE", 1800)
 DB_POOL_PRE_PING = os.environ.get("DB_POOL_PRE_PING", "1").strip().lower() not in ("0", "false", "no")
+DB_POOL_PING_IDLE = _seconds_env("DB_POOL_PING_IDLE", 1.0)
 DB_CONNECT_TIMEOUT = _int_env("DB_CONNECT_TIMEOUT", 5)
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-in-production"

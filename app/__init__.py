@@ -25,7 +25,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_object("config")
     if overrides:
         app.config.update(overrides)
-    from app import observability, read_only_commit, settings
+    from app import observability, pool_ping, read_only_commit, settings
 
     settings.validate(app)  # refuses a production start with a missing key, SQLite, debug …
     _security_settings(app)
@@ -65,6 +65,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         db.init_app(app)
         _sqlite_pragmas(app)
         read_only_commit.install(db.engine)
+        if app.config.get("DB_POOL_PRE_PING", True):
+            pool_ping.install(db.engine, app.config.get("DB_POOL_PING_IDLE", 1))
         appbuilder.init_app(app, db.session)
         inputs.install(app)  # before any view reads the request (login included)
         from app.engine.views import EngineUtilView

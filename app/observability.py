@@ -559,7 +559,9 @@ def engine_options(config) -> dict:
         "max_overflow": config.get("DB_MAX_OVERFLOW", 10),
         "pool_timeout": config.get("DB_POOL_TIMEOUT", 30),
         "pool_recycle": config.get("DB_POOL_RECYCLE", 1800),
-        "pool_pre_ping": bool(config.get("DB_POOL_PRE_PING", True)),
+        # After a second idle only (app/pool_ping.py), unless DB_POOL_PING_IDLE is 0.
+        "pool_pre_ping": bool(config.get("DB_POOL_PRE_PING", True))
+        and config.get("DB_POOL_PING_IDLE", 1) <= 0,
     }
     if url.startswith("postgresql"):
         options["connect_args"] = {"connect_timeout": config.get("DB_CONNECT_TIMEOUT", 5),

@@ -402,7 +402,32 @@ def test_production_settings_that_can_serve_are_accepted():
                       "METRICS_TOKEN": "m" * 16})
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options["pool_size"] == 5 and options["max_overflow"] == 10
-    assert options["pool_pre_ping"] is True
+    # connections are tested after a second idle (app/pool_ping.py), not at every checkout
+    assert options["pool_pre_ping"] is False
+    assert _tests_idle_connections(app)
+
+
+@pytest.mark.parametrize("env, pre_ping, idle_test", [
+    ({"DB_POOL_PING_IDLE": 0}, True, False),
+    ({"DB_POOL_PRE_PING": False}, False, False),
+    ({"DB_POOL_PING_IDLE": 5}, False, True),
+])
+def test_connection_tests_follow_the_settings(env, pre_ping, idle_test):
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql://backoffice@127.0.0.1:1/none",
+                      **env})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is pre_ping
+    assert _tests_idle_connections(app) is idle_test
+
+
+def _tests_idle_connections(app) -> bool:
+    from sqlalchemy import event
+
+    from app import db, pool_ping
+
+    with app.app_context():
+        return event.contains(db.engine, "checkin", pool_ping._checkin)
 
 
 def _env(**extra):
@@ -416,11 +441,12 @@ def test_start_refuses_production_without_secret_key_on_sqlite_with_debug(tmp_pa
     out = subprocess.run(
         [sys.executable, "run.py", "--no-serve"], capture_output=True, text=True, timeout=120,
         env=_env(APP_ENV="production", DATABASE_URL=f"sqlite:///{db_file}", FLASK_DEBUG="1",
-                 DB_POOL_SIZE="many"))
+                 DB_POOL_SIZE="many", DB_POOL_PING_IDLE="soon"))
     assert out.returncode == 2, out.stderr[-2000:]
     assert "The backoffice refuses to start in production:" in out.stderr
     for problem in ("SECRET_KEY is not set", "DATABASE_URL is SQLite", "debug mode is on",
-                    "DB_POOL_SIZE='many' is not a whole number"):
+                    "DB_POOL_SIZE='many' is not a whole number",
+                    "DB_POOL_PING_IDLE='soon' is not a number of seconds (0 or more)"):
         assert problem in out.stderr
     assert "Traceback" not in out.stderr
     assert not db_file.exists()  # nothing was set up
