@@ -164,7 +164,8 @@ class InvtMessageCodec(XmlMessageCodec):
 
     @staticmethod
     def import_data(session, model, data: bytes, actor) -> ImportReport:
-        """导入 of one InvtMessage: a new 暂存 of the importing enterprise, numbers kept."""
+        """导入 of one InvtMessage: a new 暂存 of the importing enterprise, numbered as any new
+        one — 统一编号 and customs' 清单编号 are not taken from a file (the sync takes them)."""
         report = ImportReport()
         sheet = _("报文")
         try:
@@ -178,5 +179,5 @@ class InvtMessageCodec(XmlMessageCodec):
                              scc=msg.trade_scc)], sheet)
             return report
         lines = {"goods": [(i + 1, sheet) for i in range(len(msg.payload["goods"]))]}
-        create(session, model, actor, msg.payload, report, (sheet, 0), lines, msg.numbers)
+        create(session, model, actor, msg.payload, report, (sheet, 0), lines)
         return report

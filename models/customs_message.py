@@ -347,12 +347,13 @@ class DecMessageCodec(XmlMessageCodec):
 
     @staticmethod
     def import_data(session, model, data: bytes, actor) -> ImportReport:
-        """导入 of one DecMessage: a new draft of the importing enterprise, numbers kept."""
+        """导入 of one DecMessage: a new draft of the importing enterprise, numbered as any new
+        one — the numbers and dates the system and customs give are not taken from a file."""
         report = ImportReport()
         sheet = _("报文")
         try:
             root = parse(data)
-            payload, numbers, trade_scc = from_xml(root)
+            payload, _numbers, trade_scc = from_xml(root)
         except MessageError as e:
             report.add(0, [str(e)], sheet)
             return report
@@ -363,6 +364,6 @@ class DecMessageCodec(XmlMessageCodec):
             return report
         lines = {t: [(i + 1, sheet) for i in range(len(payload.get(t) or []))]
                  for t in ("goods", "containers", "documents")}
-        create(session, model, actor, payload, report, (sheet, 0), lines, numbers)
+        create(session, model, actor, payload, report, (sheet, 0), lines)
         return report
 
