@@ -4,7 +4,8 @@ One counter row per (sequence name, period).  A number is taken with a single
 ``UPDATE … SET value = value + 1 … RETURNING value``: the row lock it takes serialises concurrent
 takers on PostgreSQL, SQLite serialises writers anyway, and the unique constraint on the numbered
 column remains as a backstop.  A number taken inside a transaction that rolls back is not
-consumed.
+consumed.  A number already in the table (written by a 数据同步 with the number another system
+gave) is passed over: the record gets the next free one.
 """
 
 from __future__ import annotations
@@ -59,8 +60,21 @@ class Numbering:
         if self.parts is not None:
             values.update(self.parts(record))
         period = self.period.format(**values)
-        seq = next_value(session, self.sequence or sequence_name, period)
-        return self.pattern.format(seq=seq, **values)
+        model = type(record)
+        column = getattr(model, self.field)
+        for _ in range(_MAX_TAKEN):
+            seq = next_value(session, self.sequence or sequence_name, period)
+            number = self.pattern.format(seq=seq, **values)
+            taken = select(model.id).where(column == number)
+            if record.id is not None:
+                taken = taken.where(model.id != record.id)
+            with session.no_autoflush:
+                if session.scalar(taken.limit(1)) is None:
+                    return number
+        raise RuntimeError(f"{_MAX_TAKEN} numbers in a row after {number} are taken")
+
+
+_MAX_TAKEN = 1000  # numbers in a row already taken before giving up (a counter far behind)
 
 
 def next_value(session, name: str, period: str = "") -> int:
