@@ -30,6 +30,7 @@ from app.engine.record import now
 from models.customs_declaration import SYSTEM
 from models.customs_inventory import CdInventory
 from models.customs_inventory_message import (
+    COMPANY_ROLES,
     DATA_SOURCES,
     NS,
     STATE_CODES,
@@ -39,6 +40,7 @@ from models.customs_sync import (
     MODES,
     Run,
     _company,
+    _not_another_companys,
     _Skip,
     range_errors,
     reads,
@@ -126,6 +128,12 @@ def _selected(run_rec, msg: Invt, role: str) -> bool:
 
 
 def _inventory(session, run_rec, org, actor, _data, root, _name, run: Run) -> str:
+    # whose it is before whether it is valid: another company's file is left for its own sync
+    sccs = {(root.findtext(f"{{{NS}}}InvtHeadType/{{{NS}}}{prefix}Sccd") or "").strip()
+            for prefix in COMPANY_ROLES.values()} - {""}
+    if org.uscc not in sccs:
+        for scc in sorted(sccs):
+            _not_another_companys(session, org, scc)
     msg = Invt(root)
     roles = [role for role, scc in msg.companies.items() if scc and scc == org.uscc]
     if not roles:

@@ -13,11 +13,18 @@ A run of 报关单同步 is a record (``cd_dec_sync``): the manual's form (按�
 3. applies the receipts (``DecReceipt``, below) of the company's declarations;
 4. writes the report (counts and one line per file) on the run.
 
+The inbox is shared by every company of the platform: a file of another company (its
+统一社会信用代码 that of another organisation here) is not this run's — skipped and left in the
+inbox for that company's own sync, as a file the run does not select is, never rejected, counted
+or named in the report.
+
 A file that cannot be used — over MAX_BYTES (refused by its size, before it is read), not
-well-formed XML, with a DOCTYPE or entities, of an unknown company, of another company, a
-receipt for a declaration that is not there — is moved to ``rejected/`` with the reason beside
-it and a line in the report.  Each file is applied in a savepoint: a file that fails leaves
-nothing behind.  Files are moved only after the commit.
+well-formed XML, with a DOCTYPE or entities, of a company not registered here, a receipt for a
+declaration that is not there, a receipt whose 海关编号 is malformed or already another
+declaration's — is moved to ``rejected/`` with the reason beside it and a line in the report.
+Each file is applied in a savepoint: a file that fails — the database's refusal included (a
+unique number taken meanwhile, a value too long) — leaves nothing behind and is rejected; the
+other files sync and the run is recorded.  Files are moved only after the commit.
 
 Receipt format (the single window's 回执, reduced to what a status needs)::
 
@@ -54,6 +61,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import mapped_column
 
 from app.engine import (
@@ -69,6 +77,7 @@ from app.engine import (
     field,
     jobs,
     policy,
+    validators,
     workflow_state,
 )
 from app.engine import transitions as wf_mod
@@ -315,6 +324,8 @@ def _one_file(session, run_rec, org, actor, src, item, run: Run) -> None:
     run.counts["files"] += 1
     sp = session.begin_nested()
     try:
+        # a savepoint per file: rolled back, it takes back only this file's work — on
+        # PostgreSQL too, where a failed statement aborts the transaction until then
         root = secure_root(data)
         resource = run_rec.meta().resource
         handler = HANDLERS[resource].get(root.tag)
@@ -331,6 +342,13 @@ def _one_file(session, run_rec, org, actor, src, item, run: Run) -> None:
     except MessageError as e:
         sp.rollback()
         _reject(session, src, item, run, str(e))
+        return
+    except (IntegrityError, DataError) as e:  # what no check before the write foresaw
+        sp.rollback()
+        current_app.logger.warning("sync: the database refused %s: %s", item.name,
+                                   getattr(e, "orig", e))
+        _reject(session, src, item, run,
+                _("报文的数据不能写入（与已有记录冲突或超出允许范围），未同步"))
         return
     src.done(session, item.name)
     run.line(item.name, outcome)
@@ -353,16 +371,28 @@ def _sign_day(root) -> dt.date | None:
         return None
 
 
+def _not_another_companys(session, org, scc) -> None:
+    """_Skip when ``scc`` is another organisation's of the platform: the shared inbox's file is
+    that company's, left for its own sync — whatever else is wrong with it, which is for that
+    company's run to say.  Never rejected here, never named in this run's report."""
+    if scc and scc != org.uscc and session.scalar(
+            select(Organisation.id).where(Organisation.uscc == scc).limit(1)):
+        raise _Skip
+
+
 def _company(session, org, scc) -> None:
-    if scc == org.uscc:
+    """The file is the company's (its 统一社会信用代码), another company's (_Skip: left in the
+    inbox) or of a company not registered here (MessageError: rejected)."""
+    if scc and scc == org.uscc:
         return
-    known = scc and session.scalar(select(Organisation.id).where(Organisation.uscc == scc))
-    if known:
-        raise MessageError(_("报文属于其他企业（统一社会信用代码 %(scc)s），本企业不能同步", scc=scc))
+    _not_another_companys(session, org, scc)
     raise MessageError(_("报文的企业（统一社会信用代码 %(scc)s）未在本平台注册", scc=scc or "-"))
 
 
 def _message(session, run_rec, org, actor, data: bytes, root, _name, run: Run) -> str:
+    # whose it is before whether it is valid: another company's invalid message is its own
+    scc = root.findtext(f"{{{NS}}}DecHead/{{{NS}}}TradeCodeScc")
+    _not_another_companys(session, org, scc.strip() if scc else None)
     root = parse(data)  # the schema of the DecMessage
     payload, numbers, scc = from_xml(root)
     _company(session, org, scc)
@@ -434,12 +464,19 @@ def _receipt(session, _run_rec, org, actor, _data, root, name: str, run: Run) ->
         return v.strip() if v and v.strip() else None
 
     seq_no, channel, scc = text("SeqNo"), text("Channel"), text("TradeCodeScc")
+    entry_id = text("EntryId")
+    _not_another_companys(session, org, scc)  # before anything of it is judged
     if channel not in CHANNELS:
         raise MessageError(_("回执类型 %(c)s 无法识别", c=channel or "-"))
     try:
         at = dt.datetime.strptime((text("NoticeDate") or "")[:14], "%Y%m%d%H%M%S")
     except ValueError:
         raise MessageError(_("回执时间 NoticeDate 应为 yyyyMMddHHmmss")) from None
+    if entry_id:
+        try:
+            validators.entry_id(entry_id)
+        except ValueError as e:
+            raise MessageError(_("海关编号格式不正确：%(reason)s", reason=str(e))) from None
     _company(session, org, scc)
     dec = session.scalar(select(CdDeclaration).where(CdDeclaration.seq_no == seq_no)
                          .with_for_update()) if seq_no else None
@@ -455,13 +492,18 @@ def _receipt(session, _run_rec, org, actor, _data, root, name: str, run: Run) ->
         return _("回执已接收过，未变化")
     target, step = CHANNELS[channel]
     before = dec.status
+    moves = _moves(before, target)
+    new_entry_id = entry_id if moves and channel == "L" and not dec.entry_id else None
+    if new_entry_id and _entry_id_taken(session, dec, new_entry_id):
+        raise MessageError(_("海关编号 %(no)s 已属于其他报关单，不能写入报关单 %(seq)s",
+                             no=new_entry_id, seq=seq_no))
     state = session.get(CdSyncState, dec.id)
     fresh = state is not None and state.version == dec.version
     with system():
-        if _moves(before, target):
+        if moves:
             dec.status = target
-            if channel == "L" and text("EntryId") and not dec.entry_id:
-                dec.entry_id = text("EntryId")
+            if new_entry_id:
+                dec.entry_id = new_entry_id
         session.add(CdReceipt(declaration_id=dec.id, channel=channel, notice_at=at,
                               note=text("Note"), file_name=name))
         entry = add_flow_entry(session, dec, step, before, dec.status, actor,
@@ -479,6 +521,12 @@ def _receipt(session, _run_rec, org, actor, _data, root, name: str, run: Run) ->
     return _("；").join([_("回执：报关单 %(no)s %(old)s → %(new)s", no=seq_no,
                           old=wf.state_label(before), new=wf.state_label(dec.status)),
                         *problems])
+
+
+def _entry_id_taken(session, dec, entry_id: str) -> bool:
+    """The 海关编号 is already another declaration's (of any company)."""
+    return session.scalar(select(CdDeclaration.id).where(
+        CdDeclaration.entry_id == entry_id, CdDeclaration.id != dec.id).limit(1)) is not None
 
 
 reads("cd_dec_sync", {f"{{{NS}}}DecMessage": _message, f"{{{NS}}}DecReceipt": _receipt},

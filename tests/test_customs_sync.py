@@ -2,7 +2,8 @@
 messages sent to the outbox, DecMessage files read from the inbox, the same sync twice changes
 nothing, a declaration edited here is a conflict), the customs receipts (out of order, unknown
 declaration, another company's) with their history and 打印通知书, and the hostile files moved
-to rejected/ with their reason."""
+to rejected/ with their reason — another company's files left in the shared inbox for it, a
+receipt with a malformed or taken 海关编号 rejected alone."""
 
 from __future__ import annotations
 
@@ -217,10 +218,12 @@ def test_bad_receipts_are_rejected_with_their_reason(api, browser, db, exchange)
     inbox.joinpath("channel.xml").write_bytes(_receipt("E20260000000000005", "Z",
                                                        "20261203150000"))
     _pk, html = _sync(browser("enterprise1"), seq_no="X")
-    for name in ("unknown.xml", "foreign.xml", "foreign-seq.xml", "channel.xml"):
+    for name in ("unknown.xml", "foreign-seq.xml", "channel.xml"):
         assert (rejected / name).exists() and (rejected / f"{name}.reason.txt").exists(), name
         assert name in html
-    assert "其他企业" in (rejected / "foreign.xml.reason.txt").read_text(encoding="utf-8")
+    # another company's receipt is that company's: left in the shared inbox, not named
+    assert (inbox / "foreign.xml").exists() and not (rejected / "foreign.xml").exists()
+    assert "foreign.xml" not in html and other_scc not in html
     for name in ("unknown.xml", "foreign-seq.xml"):  # another's declaration: as unknown
         assert "不存在" in (rejected / f"{name}.reason.txt").read_text(encoding="utf-8")
     assert _count(db, CdReceipt) == 0
@@ -244,11 +247,154 @@ def test_hostile_files_are_rejected_and_nothing_is_half_written(api, browser, db
         f.truncate(1024 * 1024 * 1024)
     before = _count(db)
     _pk, html = _sync(browser("enterprise1"), seq_no="E20269999999999991")
-    for name in ("broken.xml", "entities.xml", "unknown-company.xml", "foreign-company.xml",
-                 "huge.xml"):
+    for name in ("broken.xml", "entities.xml", "unknown-company.xml", "huge.xml"):
         assert (rejected / name).exists(), name
         assert (rejected / f"{name}.reason.txt").read_text(encoding="utf-8").strip(), name
     assert "未读取" in (rejected / "huge.xml.reason.txt").read_text(encoding="utf-8")
     assert "DOCTYPE" in (rejected / "entities.xml.reason.txt").read_text(encoding="utf-8")
-    assert "其他企业" in (rejected / "foreign-company.xml.reason.txt").read_text(encoding="utf-8")
+    assert "未在本平台注册" in (rejected / "unknown-company.xml.reason.txt").read_text(
+        encoding="utf-8")
+    # another company's message is left in the shared inbox for it, not named
+    assert (inbox / "foreign-company.xml").exists()
+    assert not (rejected / "foreign-company.xml").exists()
+    assert "foreign-company.xml" not in html and other_scc not in html
     assert _count(db) == before
+
+
+# --- the shared inbox: another company's files are not this run's ------------------------------
+def _inventory_xml(api, seq="Q2026000000000777"):
+    xml = api("enterprise1").get("/api/v1/cd_inventory/1/message").get_data(as_text=True)
+    assert "<InvtMessage" in xml, xml[:300]
+    xml = re.sub(r"<SeqNo>[^<]*</SeqNo>", f"<SeqNo>{seq}</SeqNo>", xml)
+    xml = re.sub(r"<BondInvtNo>[^<]*</BondInvtNo>|<BondInvtNo/>",
+                 f"<BondInvtNo>QD610126I{seq[-9:]}</BondInvtNo>", xml)
+    return xml.encode("utf-8")
+
+
+def test_another_companys_files_are_left_in_the_inbox_for_it(api, browser, db, exchange):
+    """enterprise2's syncs (按票, 按天, 核注清单) skip enterprise1's files — never rejected, never
+    named, enterprise1 never revealed — and enterprise1's own sync then reads them."""
+    from models.customs_sync import CdDecSync
+
+    seq = _declared_seq_no(api, db)  # enterprise1's declaration, 已申报
+    own_seq = db.get(CdDeclaration, OTHER_DRAFT).seq_no  # one of enterprise2's
+    db.rollback()
+    inbox, rejected = exchange / "inbox", exchange / "rejected"
+    message = _message(api, RELEASED, "E20269999999999991")
+    files = {
+        "e1-receipt.xml": _receipt(seq, "P", "20261203100000", "单证审结"),
+        # enterprise1's, though not usable: its own sync says why, not enterprise2's
+        "e1-channel.xml": _receipt(seq, "Z", "20261203110000"),
+        "e1-date.xml": _receipt(seq, "K", "not-a-date"),
+        "e1-message.xml": re.sub(rb"<SignDate>\d+</SignDate>",
+                                 b"<SignDate>2026120310000000</SignDate>", message),
+        "e1-invalid.xml": message.replace(b"<DecHead>", b"<DecHead><Bogus/>", 1),
+        "e1-inventory.xml": _inventory_xml(api),
+    }
+    for name, data in files.items():
+        inbox.joinpath(name).write_bytes(data)
+    b2 = browser("enterprise2")
+    runs = [_sync(b2, seq_no=own_seq),
+            _sync_day(b2, op_from="2026-12-01", op_to="2026-12-31")]
+    inv_pk = created_id(b2.post("/cd_inv_sync/new/do/run", data={
+        "mode": "ticket", "ent_type": "1", "data_source": "Z7", "ie_flag": "I",
+        "number": "Q2026000000000777"}))
+    runs.append((None, b2.text(f"/cd_inv_sync/{inv_pk}")[1]))
+    assert sorted(os.listdir(inbox)) == sorted(files)
+    assert os.listdir(rejected) == []
+    for _pk, html in runs:
+        assert "拒收：" not in html and "其他企业" not in html and OWN_SCC not in html
+        for name in files:
+            assert name not in html, name
+    db.rollback()
+    for pk, _html in runs[:2]:
+        run = db.get(CdDecSync, pk)
+        assert (run.files, run.rejected, run.receipts) == (0, 0, 0)
+    db.rollback()
+    assert db.get(CdDeclaration, PASSED).status == "declared"
+    # enterprise1's own syncs find them all
+    b1 = browser("enterprise1")
+    _pk, html = _sync_day(b1, op_from="2026-12-01", op_to="2026-12-31")
+    assert "新增报关单 E20269999999999991" in html and "回执：报关单" in html
+    assert "e1-inventory.xml" not in html  # a declaration sync leaves the 核注清单 alone
+    db.rollback()
+    assert db.get(CdDeclaration, PASSED).status == "concluded"
+    for name in ("e1-channel.xml", "e1-date.xml", "e1-invalid.xml"):
+        assert (rejected / name).exists() and name in html, name
+    html = _inv_sync_html(b1)
+    assert "新增核注清单 Q2026000000000777" in html
+    assert os.listdir(inbox) == []
+
+
+def _inv_sync_html(b):
+    pk = created_id(b.post("/cd_inv_sync/new/do/run", data={
+        "mode": "ticket", "ent_type": "1", "data_source": "Z7", "ie_flag": "I",
+        "number": "Q2026000000000777"}))
+    return b.text(f"/cd_inv_sync/{pk}")[1]
+
+
+# --- one bad receipt is rejected, the others sync -----------------------------------------------
+def test_a_receipt_with_a_taken_or_malformed_entry_id_is_rejected_alone(api, browser, db,
+                                                                      exchange):
+    from models.customs_sync import CdDecSync
+
+    seq = _declared_seq_no(api, db)
+    taken = db.get(CdDeclaration, RELEASED).entry_id
+    db.rollback()
+    assert taken == "900120260000123456"
+    inbox, rejected = exchange / "inbox", exchange / "rejected"
+    inbox.joinpath("a-taken.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功",
+                                                       taken))
+    inbox.joinpath("b-format.xml").write_bytes(_receipt(seq, "L", "20261203091000", "入库成功",
+                                                        "NOT-AN-ENTRY-ID-1234567890"))
+    inbox.joinpath("c-good.xml").write_bytes(_receipt(seq, "P", "20261203100000", "单证审结"))
+    b = browser("enterprise1")
+    pk, html = _sync(b, seq_no="X")  # the run is recorded (a 302 to it)
+    assert (rejected / "a-taken.xml").exists() and (rejected / "b-format.xml").exists()
+    reason = (rejected / "a-taken.xml.reason.txt").read_text(encoding="utf-8")
+    assert f"海关编号 {taken} 已属于其他报关单" in reason, reason
+    reason = (rejected / "b-format.xml.reason.txt").read_text(encoding="utf-8")
+    assert "海关编号格式不正确" in reason, reason
+    assert (exchange / "done" / "c-good.xml").exists() and os.listdir(inbox) == []
+    assert "a-taken.xml: 拒收：" in html and "b-format.xml: 拒收：" in html
+    db.rollback()
+    run = db.get(CdDecSync, pk)
+    assert (run.files, run.receipts, run.rejected) == (3, 1, 2)
+    dec = db.get(CdDeclaration, PASSED)
+    assert dec.status == "concluded" and dec.entry_id is None
+    assert db.get(CdDeclaration, RELEASED).entry_id == taken
+    assert _count(db, CdReceipt) == 1
+    # the next receipt of the declaration syncs as usual
+    inbox.joinpath("d-next.xml").write_bytes(_receipt(seq, "K", "20261203150000", "放行"))
+    _sync(b, seq_no="X")
+    db.rollback()
+    assert db.get(CdDeclaration, PASSED).status == "released"
+
+
+def test_a_file_the_database_refuses_is_rejected_and_the_run_goes_on(api, browser, db,
+                                                                     exchange, monkeypatch):
+    """Another run may take the 海关编号 between the check and the write: the database's
+    refusal rolls back that file's savepoint only (on PostgreSQL too, where an error aborts the
+    transaction unless its savepoint is rolled back), and the file is rejected."""
+    from models import customs_sync
+
+    monkeypatch.setattr(customs_sync, "_entry_id_taken", lambda session, dec, entry_id: False,
+                        raising=False)
+    seq = _declared_seq_no(api, db)
+    taken = db.get(CdDeclaration, RELEASED).entry_id
+    db.rollback()
+    inbox, rejected = exchange / "inbox", exchange / "rejected"
+    inbox.joinpath("a-taken.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功",
+                                                       taken))
+    inbox.joinpath("b-good.xml").write_bytes(_receipt(seq, "P", "20261203100000", "单证审结"))
+    pk, html = _sync(browser("enterprise1"), seq_no="X")
+    assert (rejected / "a-taken.xml").exists() and (exchange / "done" / "b-good.xml").exists()
+    assert "未同步" in (rejected / "a-taken.xml.reason.txt").read_text(encoding="utf-8")
+    assert "a-taken.xml: 拒收：" in html
+    db.rollback()
+    dec = db.get(CdDeclaration, PASSED)
+    assert dec.status == "concluded" and dec.entry_id is None
+    assert _count(db, CdReceipt) == 1  # the refused file's receipt row was rolled back
+    hist = json.dumps(api("enterprise1").get(f"{API}/{PASSED}/history").json,
+                      ensure_ascii=False)
+    assert "单证审结" in hist and "入库成功" not in hist

@@ -141,12 +141,16 @@ def test_an_edit_here_is_a_conflict_not_overwritten(api, browser, db, exchange):
     assert inv.note == "本平台修改" and inv.status == "draft"
 
 
-def test_another_companys_or_a_bad_message_is_rejected(api, browser, db, exchange):
+def test_another_companys_message_is_left_and_a_bad_one_rejected(api, browser, db, exchange):
+    """Another company's file, valid or not, is left in the shared inbox for its own sync and
+    not named; a file of no company here, or not an InvtMessage, is rejected with its reason."""
     other = db.scalar(select(Organisation.uscc).where(
         Organisation.uscc.is_not(None), Organisation.uscc != _own_scc(db)).limit(1))
     xml = _xml(api)
     own = _own_scc(db).encode()
     (exchange / "inbox" / "other.xml").write_bytes(xml.replace(own, other.encode()))
+    (exchange / "inbox" / "other-bad.xml").write_bytes(  # another company's, not valid
+        xml.replace(own, other.encode()).replace(b"<ImpexpMarkcd>I<", b"<ImpexpMarkcd>X<"))
     (exchange / "inbox" / "unknown.xml").write_bytes(
         xml.replace(own, b"91110000000000000X"))
     (exchange / "inbox" / "bad.xml").write_bytes(b"<InvtMessage xmlns='http://www.chinaport."
@@ -155,9 +159,11 @@ def test_another_companys_or_a_bad_message_is_rejected(api, browser, db, exchang
     html = _sync(browser("enterprise1"))
     assert "拒收" in html
     rejected = sorted(os.listdir(exchange / "rejected"))
-    for name in ("other.xml", "unknown.xml", "bad.xml", "junk.xml"):
+    for name in ("unknown.xml", "bad.xml", "junk.xml"):
         assert name in rejected and f"{name}.reason.txt" in rejected, rejected
-    assert "其他企业" in (exchange / "rejected" / "other.xml.reason.txt").read_text("utf-8")
+    assert sorted(os.listdir(exchange / "inbox")) == ["other-bad.xml", "other.xml"]
+    assert "other.xml" not in html and "other-bad" not in html and other not in html
+    assert "其他企业" not in html
     assert "未在本平台注册" in (exchange / "rejected" / "unknown.xml.reason.txt").read_text(
         "utf-8")
     assert "InvtHeadType" in (exchange / "rejected" / "bad.xml.reason.txt").read_text("utf-8")
