@@ -80,13 +80,13 @@ def _edi_id(dec) -> str:
 
 
 def head_values(dec) -> list[tuple[str, object]]:
-    export = dec.kind[0] == "E"
+    export = dec.ie_flag_of() == "E"
     promise = "".join(v or "9" for v in (dec.promise_relation, dec.promise_price,
                                           dec.promise_royalty, dec.self_pay))
     overseas = "OverseasConsignee" if export else "OverseasConsignor"
     return [
         ("SeqNo", dec.seq_no), ("PreEntryId", dec.pre_entry_no), ("EntryId", dec.entry_id),
-        ("IEFlag", dec.kind[0]), ("CustomMaster", dec.customs_master), ("IEPort", dec.ie_port),
+        ("IEFlag", dec.ie_flag_of()), ("CustomMaster", dec.customs_master), ("IEPort", dec.ie_port),
         ("IEDate", _date(dec.ie_date)), ("DDate", _date(dec.d_date)),
         ("ManualNo", dec.manual_no), ("ContrNo", dec.contr_no),
         ("TradeCode", dec.trade_code), ("TradeCodeScc", dec.trade_code_scc),

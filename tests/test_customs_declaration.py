@@ -14,7 +14,8 @@ import copy
 import datetime as dt
 import re
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import func, select, update
 
 from app.engine.review_marks import ReviewMark, ReviewRound
 from demo.customs_declaration import export_data, import_data
@@ -442,3 +443,32 @@ def test_customs_find_declarations_under_the_query_menu_not_the_entry_menu(brows
     assert "/cd_declaration/?kind=" not in home and "报关单制单" not in home
     home = browser("reviewer1").get("/").get_data(as_text=True)
     assert "报关单制单" in home and 'href="/cd_declaration/screen/review/"' in home
+
+
+@pytest.mark.parametrize("kind", ["", None])
+def test_a_declaration_is_not_made_without_its_kind(api, browser, db, kind):
+    """报关单类别 is chosen when the declaration is made and fixed after (a preset field): a
+    暂存 without it made a declaration that could never be submitted, whose message answered
+    500 — it is refused at once, in the API and the form."""
+    before = db.scalar(select(func.count()).select_from(CdDeclaration))
+    resp = api("enterprise1").post(f"{API}/", json=export_data(kind=kind))
+    assert resp.status_code == 422, resp.get_data(as_text=True)[:500]
+    assert resp.json["errors"]["kind"] == ["此项为必填项"]
+    b = browser("enterprise1")
+    data = {k: v for k, v in export_data().items() if not isinstance(v, list)}
+    resp = b.post("/cd_declaration/new/do/save", data={**data, "kind": kind or ""})
+    assert resp.status_code == 422
+    assert "此项为必填项" in resp.get_data(as_text=True)
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(CdDeclaration)) == before
+
+
+def test_a_declaration_saved_without_its_kind_before_still_gives_its_message(api, db):
+    """A declaration made without 报关单类别 before it was refused: its message and print are
+    still answered (as an export, the form's first choice), not a 500."""
+    db.rollback()
+    with db.begin():
+        db.execute(update(CdDeclaration).where(CdDeclaration.id == DRAFT).values(kind=None))
+    client = api("enterprise1")
+    resp = client.get(f"{API}/{DRAFT}/message")
+    assert resp.status_code == 200 and b"<IEFlag>E</IEFlag>" in resp.data

@@ -514,6 +514,16 @@ def required_errors(record) -> dict[str, list[str]]:
     return errors
 
 
+def preset_errors(record) -> dict[str, list[str]]:
+    """Required preset fields left empty on a record being made: chosen when it is made and
+    fixed after (policy.field_editable), they cannot wait for a later transition."""
+    if record.id is not None:
+        return {}
+    return {name: [_("此项为必填项")] for name, spec in record.meta().fields.items()
+            if spec.preset and spec.is_visible(record) and spec.is_required(record)
+            and getattr(record, name) in (None, "")}
+
+
 def _required(obj, prefix, errors):
     meta = obj.meta()
     for name, spec in meta.fields.items():

@@ -211,7 +211,7 @@ def _prepare(session, record, name, actor, *, data=None, opinion=None, inputs=No
         raise changes.ValidationErrors({"_record": [_("请修改后再提交变更")]},
                                        _("请修改后再提交变更"))
     if t.kind in (SAVE, STATE):
-        errs = changes.order_errors(record)
+        errs = {**changes.preset_errors(record), **changes.order_errors(record)}
         if meta.clean is not None:
             errs.update(meta.clean(record, session) or {})
         if errs:
