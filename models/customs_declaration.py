@@ -498,6 +498,12 @@ def _goods_checks(session, dec, ie, i, g, have_docs, add) -> None:
                                doc=codelist_data.display(session, "license_document", code)))
 
 
+def _cited_batch_licences(dec) -> list:
+    from models.customs_links import cited_batch_licences
+
+    return cited_batch_licences(dec)
+
+
 def logic_check(dec, ctx):
     """The condition of 提交审核 and 申报: every problem at once, or nothing."""
     errors = logic_errors(dec, ctx.session)
@@ -565,6 +571,7 @@ DECLARATION_FLOW = Workflow(
                    todo=True, style="danger", success=_l("已退回")),
         Transition("declare", _l("申报"), ["review_passed"], "declared",
                    roles=PREPARER, batch=True, conditions=[logic_check], effects=[_declared],
+                   locks=[_cited_batch_licences],
                    todo=True, success=_l("申报成功"),
                    confirm=_l("申报即意味着您的数据将向海关发送。是否申报？")),
         # Customs receipts (回执) — fired by the receipt processing of 数据同步 (part 2) or by

@@ -37,6 +37,22 @@ def cited_licences(dec) -> list[tuple[str, str]]:
     return out
 
 
+def cited_batch_licences(dec) -> list:
+    """The approved 一批一证 licences of the declaration's company that it cites, by id: 申报
+    locks them before its checks, so two declarations citing one licence are declared one after
+    the other and the second sees the first (licence_errors)."""
+    from app.engine.record import session_for
+    from models.me_licence import LicenceApplication
+
+    numbers = {no for _path, no in cited_licences(dec)}
+    if not numbers:
+        return []
+    return list(session_for(dec).scalars(select(LicenceApplication).where(
+        LicenceApplication.licence_no.in_(numbers),
+        LicenceApplication.company_id == dec.company_id,
+        LicenceApplication.batch_mode == "1").order_by(LicenceApplication.id)))
+
+
 def licence_errors(session, dec, add) -> None:
     from models.customs_declaration import CdDeclaration, CdDocument
     from models.me_licence import LicenceApplication

@@ -6,6 +6,7 @@ used once — and its 结关 receipt consumes the licence's 报关余量, once, 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import select, update
@@ -268,3 +269,60 @@ def test_prohibited_used_goods_are_refused(api, db):
     assert resp.status_code == 422
     assert resp.json["errors"]["goods-0-code_ts"][-1] == \
         "第 1 项商品 8418109000 属禁止进口的旧机电产品"
+
+
+def test_two_declarations_of_one_batch_licence_declared_at_once_one_wins(api, db, monkeypatch):
+    """一批一证: two declarations citing the same licence, 申报 at the same moment (on
+    PostgreSQL for real): the check that no other declaration uses it held in Python alone, so
+    both passed. 申报 now locks the licence first: the second waits, then sees the first."""
+    import threading
+
+    from models import customs_links
+
+    from .conftest import PG_URL
+
+    if not PG_URL:
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer)")
+    c = api("enterprise1")
+    company = db.get(CdDeclaration, PASSED).company_id
+    one = _licence(db, batch_mode="1", company_id=company)
+    ids = []
+    for n in range(2):
+        data = import_data(one.licence_no)
+        data["bill_no"] = f"999-7654321{n}"
+        resp = c.post(f"{API}/", json=data)
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        ids.append(resp.json["id"])
+        assert c.post(f"{API}/{ids[-1]}/action/submit", json={}).status_code == 200
+        assert api("reviewer1").post(f"{API}/{ids[-1]}/action/review_pass",
+                                     json={}).status_code == 200
+
+    checked = threading.Barrier(2)
+    real = customs_links.licence_errors
+
+    def licence_errors(session, dec, add):
+        real(session, dec, add)
+        try:  # both checks done before either declaration is written: the race, every time
+            checked.wait(timeout=3)
+        except threading.BrokenBarrierError:
+            pass  # the other waits for the licence's lock: it checks after this one commits
+
+    monkeypatch.setattr(customs_links, "licence_errors", licence_errors)
+    clients = [api("enterprise1"), api("enterprise1")]
+    answers = {}
+
+    def declare(i):
+        resp = clients[i].post(f"{API}/{ids[i]}/action/declare", json={})
+        answers[i] = (resp.status_code, resp.get_data(as_text=True))
+
+    threads = [threading.Thread(target=declare, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(status for status, _body in answers.values()) == [200, 422], answers
+    refused = next(body for status, body in answers.values() if status == 422)
+    assert "已被报关单" in json.loads(refused)["message"]
+    db.rollback()
+    assert sorted(db.get(CdDeclaration, pk).status for pk in ids) == ["declared",
+                                                                      "review_passed"]
