@@ -11,9 +11,10 @@ Two record types:
   number of a real 关区.
 - ``coo_coordination`` — the 享惠受阻协调申请 itself.  提交 checks the certificate: issued to this
   enterprise ("企业填写证书有误") and bound to the export declaration named
-  ("提交失败，请进入证书申请系统进行关联操作"), the manual's messages.  Customs receive it (待办) or
-  refuse its receipt, return it with an opinion or close it (办结) with the result; the
-  enterprise is told of every answer.
+  ("提交失败，请进入证书申请系统进行关联操作"), the manual's messages — a number 智慧云报关 holds
+  must be the enterprise's own export declaration, whose details alone are shown beside the
+  application.  Customs receive it (待办) or refuse its receipt, return it with an opinion or
+  close it (办结) with the result; the enterprise is told of every answer.
 
 Field facts: ../shared/domain/FIELD_NOTES.txt §4; code list 优惠贸易协定 (trade_agreement).
 The formats of certificate numbers below are the product's convention per kind (the manual shows
@@ -25,7 +26,7 @@ from __future__ import annotations
 import re
 
 from flask import has_app_context
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, select
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, or_, select
 from sqlalchemy.orm import mapped_column
 
 from app.engine import (
@@ -136,12 +137,28 @@ def _cert_clean(cert, session) -> dict:
     return {"cert_no": errors} if errors else {}
 
 
+def _not_own_export(session, number, company_id) -> bool:
+    """Whether 智慧云报关 holds a declaration numbered ``number`` (海关编号, unique) that is not
+    this company's own export declaration.  Only that is asked: nothing of another company's
+    declaration is read."""
+    return session.scalar(select(CdDeclaration.id).where(
+        CdDeclaration.entry_id == number,
+        or_(CdDeclaration.company_id != company_id,
+            CdDeclaration.ie_flag.is_distinct_from("E"))).limit(1)) is not None
+
+
+def _own_export_declaration(session, number, company_id) -> CdDeclaration | None:
+    """This company's own export declaration numbered ``number`` in 智慧云报关, if it holds one."""
+    return session.scalar(select(CdDeclaration).where(
+        CdDeclaration.entry_id == number, CdDeclaration.company_id == company_id,
+        CdDeclaration.ie_flag == "E"))
+
+
 def _binding_refusal(cert, ctx) -> str | None:
     """The declaration bound must be the enterprise's own export declaration when 智慧云报关
     holds it."""
     number = ctx.inputs.get("export_entry_no")
-    dec = ctx.session.scalar(select(CdDeclaration).where(CdDeclaration.entry_id == number))
-    if dec is not None and (dec.company_id != cert.company_id or dec.ie_flag != "E"):
+    if _not_own_export(ctx.session, number, cert.company_id):
         return _("报关单 %(no)s 不是本企业的出口报关单", no=number)
     return None
 
@@ -241,17 +258,24 @@ def _from_company(app, actor, session):
 
 
 def _certificate(session, app) -> CooCertificate | None:
-    return session.scalar(select(CooCertificate).where(CooCertificate.cert_no == app.cert_no))
+    """The applicant's own certificate of the number named (another company's is not read)."""
+    return session.scalar(select(CooCertificate).where(
+        CooCertificate.cert_no == app.cert_no, CooCertificate.company_id == app.company_id))
 
 
 def _certificate_refusal(app, ctx) -> str | None:
     """提交: the certificate was issued to this enterprise, and bound to the export
-    declaration the application names (the manual's two messages)."""
+    declaration the application names (the manual's two messages) — which, when 智慧云报关
+    holds that number, must still be the enterprise's own export declaration: the binding
+    may have been made before the number was a declaration there."""
     cert = _certificate(ctx.session, app)
-    if cert is None or cert.company_id != app.company_id:
+    if cert is None:
         return str(WRONG_CERT)
     if cert.bound_entry_no != app.export_entry_no:
         return str(NOT_BOUND)
+    if _not_own_export(ctx.session, app.export_entry_no, app.company_id):
+        return _("提交失败，报关单 %(no)s 不是本企业的出口报关单，请进入证书申请系统进行关联操作",
+                 no=app.export_entry_no)
     return None
 
 
@@ -266,8 +290,8 @@ def _submitted(app, ctx) -> None:
     app.certificate_id = cert.id
     app.cert_kind, app.cert_issue_date = cert.kind, cert.issue_date
     app.cert_bound_at = cert.bound_at
-    dec = ctx.session.scalar(select(CdDeclaration).where(
-        CdDeclaration.entry_id == app.export_entry_no))
+    # only the applicant's own export declaration: never another company's, nor an import one
+    dec = _own_export_declaration(ctx.session, app.export_entry_no, app.company_id)
     if dec is None:
         app.export_declaration = _("智慧云报关中无此报关单")
     else:

@@ -48,6 +48,7 @@ from app.engine.i18n import lazy_pgettext
 from app.engine.policy import ENTERPRISE_REVIEWER
 from models.base import Organisation
 from models.customs_declaration import (
+    MAX_GOODS,
     SYSTEM,
     CdDeclaration,
     _hs_value,
@@ -85,15 +86,19 @@ def _inventory_from_company(inv, actor, session):
                 org.uscc, org.customs_code, org.name)
 
 
-def _existing_declaration(inv, session):
-    return session.scalar(select(CdDeclaration).where(
-        CdDeclaration.inventory_id == inv.id, CdDeclaration.status != "cus_deleted").limit(1))
+def _existing_declarations(inv, session) -> list[CdDeclaration]:
+    return list(session.scalars(select(CdDeclaration).where(
+        CdDeclaration.inventory_id == inv.id, CdDeclaration.status != "cus_deleted")
+        .order_by(CdDeclaration.id)))
 
 
 def _not_generated_yet(inv, ctx):
-    dec = _existing_declaration(inv, ctx.session)
-    if dec is not None:
-        return _("该核注清单已生成报关单 %(no)s", no=dec.seq_no or dec.id)
+    """Once only (the inventory's row is locked while this is asked and the declarations
+    made): every declaration generated from it is named."""
+    decs = _existing_declarations(inv, ctx.session)
+    if decs:
+        return _("该核注清单已生成报关单 %(no)s", no=_("、").join(
+            str(d.seq_no or d.id) for d in decs))
     return None
 
 
@@ -104,9 +109,38 @@ def _has_goods(inv, ctx):
 
 
 def _generate_declaration(inv, ctx):
-    """生成报关单: a new draft declaration of the enterprise with the inventory's head and goods,
-    linked to it; the user is taken to it."""
+    """生成报关单: new draft declarations of the enterprise with the inventory's head and goods,
+    linked to it; the user is taken to the first.  A declaration holds at most MAX_GOODS (50)
+    goods lines: an inventory of more makes several, its lines in their order, MAX_GOODS each —
+    none left out — each weighing what its own lines weigh."""
+    from app.engine.history import add_flow_entry
+
     session, actor = ctx.session, ctx.actor
+    goods = list(inv.goods)
+    parts = [goods[i:i + MAX_GOODS] for i in range(0, len(goods), MAX_GOODS)] or [[]]
+    source = inv.inv_no or inv.seq_no
+    made = []
+    for n, lines in enumerate(parts, start=1):
+        dec = _declaration_of(session, actor, inv, lines)
+        first = (n - 1) * MAX_GOODS + 1
+        note = (_("由核注清单 %(no)s 生成", no=source) if len(parts) == 1 else
+                _("由核注清单 %(no)s 生成（第 %(part)s 份，共 %(parts)s 份：清单商品第 %(first)s 至 "
+                  "%(last)s 项）", no=source, part=n, parts=len(parts), first=first,
+                  last=first + len(lines) - 1))
+        add_flow_entry(session, dec, "create", None, dec.status, actor, note)
+        made.append(dec)
+    ctx.new_record = made[0]
+    if len(made) == 1:
+        ctx.messages.append(_("已生成报关单 %(no)s，请补充表头信息后暂存", no=made[0].seq_no))
+    else:
+        ctx.messages.append(_(
+            "核注清单共 %(count)s 项商品，报关单最多 %(max)s 项，已生成 %(n)s 份报关单 %(nos)s，"
+            "请补充表头信息后暂存", count=len(goods), max=MAX_GOODS, n=len(made),
+            nos=_("、").join(d.seq_no for d in made)))
+
+
+def _declaration_of(session, actor, inv, lines) -> CdDeclaration:
+    """One draft declaration with the inventory's head and these goods lines."""
     dec = wf_mod.new_record(session, CdDeclaration, actor)
     with system():
         dec.kind = "E_DEC" if inv.ie_flag == "E" else "I_DEC"
@@ -119,20 +153,16 @@ def _generate_declaration(inv, ctx):
             value = getattr(inv, src)
             if value:
                 setattr(dec, dst, value)
-        gross = sum((g.gross_wt or ZERO for g in inv.goods), ZERO)
-        net = sum((g.net_wt or ZERO for g in inv.goods), ZERO)
+        # the weights of the lines this declaration carries, not of the whole inventory
+        gross = sum((g.gross_wt or ZERO for g in lines), ZERO)
+        net = sum((g.net_wt or ZERO for g in lines), ZERO)
         dec.gross_wt = gross or None
         dec.net_wt = net or None
-        dec.goods = [_goods_line(g) for g in inv.goods[:50]]
+        dec.goods = [_goods_line(g) for g in lines]
         session.add(dec)
         session.flush()
         wf_mod._number(session, dec, "create")
-    from app.engine.history import add_flow_entry
-
-    add_flow_entry(session, dec, "create", None, dec.status, actor,
-                   _("由核注清单 %(no)s 生成", no=inv.inv_no or inv.seq_no))
-    ctx.new_record = dec
-    ctx.messages.append(_("已生成报关单 %(no)s，请补充表头信息后暂存", no=dec.seq_no))
+    return dec
 
 
 def _goods_line(g):

@@ -423,3 +423,82 @@ def test_a_steps_inputs_read_in_the_readers_language_in_the_history(browser, db)
     html = zh.get_data(as_text=True)
     assert "协调结果：Preference granted after consultation" in html
     assert "Coordination Result" not in html
+
+
+# --- 提交 uses a declaration of 智慧云报关 only when it is the applicant's own export one ------
+NUMBER = "900220260000555555"
+NOT_OWN_EXPORT = f"提交失败，报关单 {NUMBER} 不是本企业的出口报关单，请进入证书申请系统进行关联操作"
+
+
+def _company(db, cert_no) -> int:
+    return _cert(db, cert_no).company_id
+
+
+def _bind_an_unbound_certificate(api, db, company) -> CooCertificate:
+    """An unbound certificate of ``company``, bound by its enterprise to NUMBER — not in
+    智慧云报关 yet, so the binding is accepted."""
+    db.rollback()
+    cert = db.scalar(select(CooCertificate).where(CooCertificate.company_id == company,
+                                                  CooCertificate.bound_entry_no.is_(None))
+                     .order_by(CooCertificate.id))
+    _act(api("enterprise2"), cert.id, "bind", resource=CERT_API, export_entry_no=NUMBER)
+    assert _cert(db, cert.cert_no).bound_entry_no == NUMBER
+    return cert
+
+
+def _submitted_application(api, db, cert):
+    c = api("enterprise2")
+    pk = _create(c, kind=cert.kind, cert_no=cert.cert_no, agreement_code=cert.agreement_code,
+                 export_entry_no=NUMBER)["id"]
+    return c, pk, c.post(f"{API}/{pk}/action/submit", json={})
+
+
+def test_submit_never_shows_another_companys_declaration_of_the_number(api, browser, db):
+    """enterprise2 binds its certificate to a number 智慧云报关 does not hold; the number then
+    becomes enterprise1's IMPORT declaration: enterprise2's 提交 is refused and nothing of
+    enterprise1's declaration is stored or shown."""
+    from models.customs_declaration import CdDeclaration
+
+    company1, company2 = _company(db, "R266100000000101"), _company(db, "R266100000000201")
+    cert = _bind_an_unbound_certificate(api, db, company2)
+    db.rollback()
+    dec = db.scalar(select(CdDeclaration).where(CdDeclaration.company_id == company1,
+                                                CdDeclaration.ie_flag == "I",
+                                                CdDeclaration.status == "review_passed"))
+    dec_api = "/api/v1/cd_declaration"
+    _act(api("enterprise1"), dec.id, "declare", resource=dec_api)
+    _act(api("customs1"), dec.id, "cus_accept", resource=dec_api, entry_id=NUMBER)
+    assert get(db, CdDeclaration, dec.id).entry_id == NUMBER
+    c, pk, resp = _submitted_application(api, db, cert)
+    assert resp.status_code == 422 and resp.json["message"] == NOT_OWN_EXPORT, resp.json
+    rec = get(db, CooCoordination, pk)
+    assert rec.status == "draft" and rec.export_declaration is None
+    assert rec.submitted_at is None and rec.certificate_id is None
+    shown = c.get(f"{API}/{pk}").get_data(as_text=True) + browser("enterprise2").get(
+        f"/coo_coordination/{pk}").get_data(as_text=True)
+    for theirs in ("陕西秦川精密机械有限公司", dec.goods_names or "数控平面磨床", "海关入库成功"):
+        assert theirs not in shown, theirs
+    # the browser's 提交 is told the same, and the application stays a draft
+    b = browser("enterprise2")
+    resp = b.post(f"/coo_coordination/{pk}/do/submit", data={}, follow_redirects=True)
+    assert resp.status_code in (200, 422)
+    assert "不是本企业的出口报关单" in resp.get_data(as_text=True)
+    assert get(db, CooCoordination, pk).status == "draft"
+
+
+def test_submit_refuses_the_applicants_own_import_declaration_as_its_export_one(api, db):
+    from sqlalchemy import update
+
+    from models.customs_declaration import CdDeclaration
+
+    company2 = _company(db, "R266100000000201")
+    cert = _bind_an_unbound_certificate(api, db, company2)
+    own_import = db.scalar(select(CdDeclaration.id).where(CdDeclaration.company_id == company2,
+                                                          CdDeclaration.ie_flag == "I"))
+    db.execute(update(CdDeclaration).where(CdDeclaration.id == own_import)
+               .values(entry_id=NUMBER))
+    db.commit()
+    _c, pk, resp = _submitted_application(api, db, cert)
+    assert resp.status_code == 422 and resp.json["message"] == NOT_OWN_EXPORT, resp.json
+    rec = get(db, CooCoordination, pk)
+    assert rec.status == "draft" and rec.export_declaration is None

@@ -174,3 +174,120 @@ def test_customs_statistics_of_the_coordination_applications(browser, db):
     assert all(" " in label for label in _table(html, "by_country"))
     assert 'href="/coo_coordination/stats/"' not in \
         browser("enterprise1").get("/").get_data(as_text=True)
+
+
+# --- the calendar's edges: every record type that declares statistics -----------------------
+def _demo_user(roles) -> str:
+    """A demo account of one of these roles."""
+    from app.engine.policy import COMMERCE, CUSTOMS, ENTERPRISE, INSTITUTION
+
+    return next(user for role, user in ((CUSTOMS, "customs1"), (ENTERPRISE, "enterprise1"),
+                                        (COMMERCE, "commerce1"), (INSTITUTION, "institution1"))
+                if role in roles)
+
+
+def _statistics():
+    """(model, its Statistics feature, a demo user who sees it) for every record type that
+    declares statistics — found, not named."""
+    from app.engine.record import REGISTRY
+    from app.engine.stats import Statistics
+
+    found = []
+    for model in REGISTRY.values():
+        for feature in model.meta().features:
+            if isinstance(feature, Statistics):
+                found.append((model, feature, _demo_user(model.meta().roles)))
+    return found
+
+
+def _sheets(resp) -> dict[str, list[tuple]]:
+    """The workbook's sheets by the chart label heading each."""
+    assert resp.status_code == 200 and resp.data[:2] == b"PK", resp.status_code
+    wb = openpyxl.load_workbook(io.BytesIO(resp.data))
+    return {ws.cell(1, 1).value: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+
+
+def _month_sheet(resp, chart) -> dict[str, int]:
+    return dict(_sheets(resp)[str(chart.label)][1:-1])
+
+
+def test_every_statistics_workbook_downloads_a_sheet_per_chart(browser):
+    """导出统计表 of every record type that declares statistics: one sheet per chart, whatever
+    its label holds (按进口国家/地区: a sheet's title cannot hold "/"), the numbers of the screen."""
+    for model, feature, user in _statistics():
+        b = browser(user)
+        base = f"/{model.meta().resource}/{feature.path}/"
+        resp = b.get(base + "xlsx")
+        assert resp.status_code == 200, (base, resp.status_code)
+        sheets = _sheets(resp)
+        assert list(sheets) == [str(c.label) for c in feature.charts], base
+        html = b.get(base).get_data(as_text=True)
+        for chart in feature.charts:
+            rows = sheets[str(chart.label)]
+            assert rows[0] == (str(chart.label), "数量")
+            assert {k: v for k, v in rows[1:-1] if v} == _table(html, chart.name), chart.name
+            assert rows[-1] == ("合计", sum(v for _k, v in rows[1:-1]))
+
+
+def _listed(b, href) -> int:
+    total = re.search(r'class="page-total">共 ([\d,]+) 条<', b.get(href).get_data(as_text=True))
+    return int(total.group(1).replace(",", "")) if total else 0
+
+
+def test_the_first_and_last_days_of_the_calendar_are_counted_never_a_500(app, browser, db):
+    """止 9999-12-31 (\"no end\") or a range in year 1: every statistics screen and its
+    workbook answer; the month chart shows the months that exist (up to 9999-12; from 0001-01,
+    told when that cuts it short), each counting the rows of its month as its list does."""
+    from sqlalchemy import DateTime, update
+
+    from app.engine.listing import search_mode
+
+    walked = _statistics()
+    assert {m.meta().resource for m, _f, _u in walked} >= {
+        "cd_declaration_exception", "cd_inventory_exception", "coo_coordination"}
+    for model, feature, user in walked:
+        meta, b = model.meta(), browser(user)
+        base = f"/{meta.resource}/{feature.path}/"
+        # every date range among its filters, open to both ends of the calendar
+        for s in feature.searches(model):
+            if search_mode(model, s) == "range":
+                query = f"?{s.field}__from=0001-01-01&{s.field}__to=9999-12-31"
+                for path in (base, base + "xlsx"):
+                    resp = b.get(path + query)
+                    assert resp.status_code == 200, (path + query, resp.status_code)
+        for chart in (c for c in feature.charts if c.month_of):
+            name, col = chart.month_of, getattr(model, chart.month_of)
+            timed = isinstance(meta.column_type(name), DateTime)
+            # one row the user sees, moved to the last moment of the calendar
+            ids = re.findall(rf'href="/{meta.resource}/(\d+)"',
+                             b.get(f"/{meta.resource}/?_searched=1").get_data(as_text=True))
+            assert ids, meta.resource
+            last = dt.datetime(9999, 12, 31, 23, 59, 59) if timed else dt.date(9999, 12, 31)
+            db.execute(update(model).where(model.id == int(ids[0])).values({col: last}))
+            db.commit()
+            query = f"?{name}__to=9999-12-31"
+            resp = b.get(base + query)
+            assert resp.status_code == 200, (meta.resource, query, resp.status_code)
+            months = _month_sheet(b.get(base + "xlsx" + query), chart)
+            assert list(months) == [f"9999-{m:02d}" for m in range(1, 13)]
+            december = _listed(b, f"/{meta.resource}/?_searched=1&{name}__from=9999-12-01"
+                                  f"&{name}__to=9999-12-31")
+            assert months["9999-12"] == december >= 1, meta.resource
+            html = resp.get_data(as_text=True)
+            assert _table(html, chart.name)["9999-12"] == december
+            assert _listed(b, _links(html, chart.name)["9999-12"]) == december
+            # … and to the first: January of year 1 begins the calendar and the chart
+            first = dt.datetime(1, 1, 1, 0, 0) if timed else dt.date(1, 1, 1)
+            db.execute(update(model).where(model.id == int(ids[0])).values({col: first}))
+            db.commit()
+            for query, shown in ((f"?{name}__from=0001-01-01&{name}__to=0001-02-01",
+                                  ["0001-01", "0001-02"]),
+                                 (f"?{name}__to=0001-01-01", ["0001-01"])):
+                resp = b.get(base + query)
+                assert resp.status_code == 200, (meta.resource, query, resp.status_code)
+                html = resp.get_data(as_text=True)
+                assert f"「{chart.label}」只能从 0001-01 起统计" in html, meta.resource
+                months = _month_sheet(b.get(base + "xlsx" + query), chart)
+                assert list(months) == shown
+                assert months["0001-01"] == _table(html, chart.name)["0001-01"] == _listed(
+                    b, f"/{meta.resource}/?_searched=1&{name}__to=0001-01-31") >= 1

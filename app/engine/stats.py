@@ -15,6 +15,7 @@ each chart saves itself as PNG in the browser (static/stats.js, ECharts served b
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import io
 import json
@@ -93,6 +94,9 @@ class Statistics(Feature):
         for chart in self.charts:
             if chart.month_of:
                 items = self._by_month(session, model, chart, where, filters, linkable)
+                if len(items) < chart.months:  # the calendar begins in January of year 1
+                    errors.append(_("「%(chart)s」只能从 %(first)s 起统计：更早的月份超出了日期范围",
+                                    chart=chart.label, first=items[0].label))
             else:
                 items = self._by_value(session, model, chart, where, filters, linkable)
             out.append(ChartData(chart, items))
@@ -121,23 +125,26 @@ class Statistics(Feature):
         return items
 
     def _by_month(self, session, model, chart, where, filters, linkable) -> list[Item]:
+        """The last ``chart.months`` months up to the end date (fewer when the calendar
+        begins sooner: no month before January of year 1), each with its count.  Every date
+        from 0001-01-01 to 9999-12-31 is a valid bound, as it is for the list."""
         name = chart.month_of
         col = getattr(model, name)
         end = _day(filters.get(f"{name}__to")) or dt.date.today()
         lo = _day(filters.get(f"{name}__from"))
         months = []
         y, m = end.year, end.month
-        for _i in range(chart.months):
+        while len(months) < chart.months and y >= dt.MINYEAR:
             months.append((y, m))
             y, m = (y, m - 1) if m > 1 else (y - 1, 12)
         months.reverse()
         start = dt.date(*months[0], 1)
-        after_end = end + dt.timedelta(days=1)
+        # the end day included: the day after 9999-12-31 does not exist
         if isinstance(model.meta().column_type(name), DateTime):
             bounds = [col >= dt.datetime.combine(start, dt.time.min),
-                      col < dt.datetime.combine(after_end, dt.time.min)]
+                      col <= dt.datetime.combine(end, dt.time.max)]
         else:
-            bounds = [col >= start, col < after_end]
+            bounds = [col >= start, col <= end]
         # counted by day through the column's index (a few hundred groups), then by month here:
         # cheaper than a year/month expression on every row
         day = func.date(col) if isinstance(model.meta().column_type(name), DateTime) else col
@@ -150,12 +157,12 @@ class Statistics(Feature):
         items = []
         for y, m in months:
             first = dt.date(y, m, 1)
-            last = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
+            last = dt.date(y, m, calendar.monthrange(y, m)[1])
             frm, to = max(first, lo) if lo else first, min(last, end)
             link = _list_url(model, filters, {f"{name}__from": frm.isoformat(),
                                               f"{name}__to": to.isoformat()}) \
                 if ranged and frm <= to else None
-            items.append(Item(f"{y}-{m:02d}", counts.get((y, m), 0), link))
+            items.append(Item(f"{y:04d}-{m:02d}", counts.get((y, m), 0), link))
         return items
 
     # -- the screens -------------------------------------------------------------------------
@@ -211,6 +218,10 @@ def _list_url(model, filters: dict, extra: dict) -> str:
     return f"/{model.meta().resource}/?" + urllib.parse.urlencode(args)
 
 
+_SHEET_TITLE = str.maketrans({"/": "／", "\\": "＼", "?": "？", "*": "＊", "[": "【",
+                              "]": "】", ":": "："})
+
+
 def _workbook(charts: list[ChartData]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -219,7 +230,8 @@ def _workbook(charts: list[ChartData]) -> bytes:
     wb.remove(wb.active)
     used: set[str] = set()
     for data in charts:
-        title = str(data.chart.label)[:28] or data.chart.name
+        # a sheet's title is at most 31 characters, without \ / ? * [ ] : (按进口国家/地区)
+        title = str(data.chart.label).translate(_SHEET_TITLE)[:28] or data.chart.name
         while title in used:
             title += "_"
         used.add(title)
