@@ -13,6 +13,8 @@ METRICS_TOKEN  bearer token Prometheus sends to /metrics (at least 16 characters
                /metrics answers signed-in administrators (管理员) only.
 LOG_FORMAT     "json" (default in production: one JSON object a line) or "text".
 LOG_LEVEL      default INFO.
+TIMEZONE       the product's clock (default Asia/Shanghai, 北京时间): times are stored and shown
+               in it whatever the server's own zone (app/clock.py).
 STATIC_MAX_AGE seconds browsers keep the CSS and JavaScript (default a year in production, 0 in
                development); their URLs carry the hash of the file's content (?v=…).
 SMTP_HOST, SMTP_PORT, SMTP_FROM   e-mail sender for notifications (optional).
@@ -157,7 +159,9 @@ LANGUAGES = {
     "en": {"flag": "gb", "name": "English"},
 }
 BABEL_DEFAULT_LOCALE = "zh_CN"
-BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+# The product's clock (app/clock.py): times are stored and shown in this zone, whatever the
+# server's own.
+BABEL_DEFAULT_TIMEZONE = os.environ.get("TIMEZONE", "").strip() or "Asia/Shanghai"
 # FAB prepends its own folder; ours comes after it and therefore wins.
 BABEL_TRANSLATION_DIRECTORIES = os.path.join(BASE_DIR, "i18n", "translations")
 

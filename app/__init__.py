@@ -13,7 +13,10 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 
+from app import clock
+
 BASE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
+clock.use(clock.configured())  # before anything reads the clock (app/clock.py)
 
 db = SQLA()
 migrate = Migrate()
@@ -27,6 +30,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config.update(overrides)
     from app import observability, pool_ping, read_only_commit, settings
 
+    zone_problem = clock.use(app.config["BABEL_DEFAULT_TIMEZONE"])
+    if zone_problem:
+        app.config["SETTINGS_PROBLEMS"] = [*app.config.get("SETTINGS_PROBLEMS", []),
+                                           zone_problem]
     settings.validate(app)  # refuses a production start with a missing key, SQLite, debug …
     _security_settings(app)
     observability.install(app)  # request ids, JSON logs, metrics, /healthz, /readyz, errors

@@ -89,3 +89,48 @@ def test_a_contract_is_not_signed_in_the_future(api, db):
         {"contract_no": "HT-1", "signed_on": tomorrow}]})
     assert resp.status_code == 422
     assert "不能晚于今天" in resp.json["errors"]["contracts-0-signed_on"][0]
+
+
+# --- the product's clock: 北京时间 whatever the server's zone (app/clock.py) ------------------
+def _beijing_minutes() -> set[str]:
+    from zoneinfo import ZoneInfo
+
+    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    return {(now + dt.timedelta(minutes=k)).strftime("%Y-%m-%d %H:%M") for k in (-1, 0, 1)}
+
+
+def test_a_saved_record_shows_the_time_in_beijing(browser, db):
+    """A server on UTC showed 最近操作时间 eight hours early (13:43 for 21:43 北京时间)."""
+    from models.me_licence import LicenceApplication
+
+    from .helpers import new_draft
+
+    b = browser("enterprise1")
+    pk = new_draft(b)
+    db.rollback()
+    stored = get(db, LicenceApplication, pk).updated_at.strftime("%Y-%m-%d %H:%M")
+    assert stored in _beijing_minutes()
+    html = b.get(f"/me_licence_application/{pk}/history").get_data(as_text=True)
+    assert any(minute in html for minute in _beijing_minutes())
+
+
+def test_the_clock_is_beijing_on_a_server_in_utc_and_an_unknown_zone_refuses_to_start(
+        tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "TZ": "UTC",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import app, datetime as dt; "
+         "print(round((dt.datetime.now() - dt.datetime.now(dt.timezone.utc)"
+         ".replace(tzinfo=None)).total_seconds() / 3600))"],
+        capture_output=True, text=True, timeout=120, cwd=root, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "8", out.stderr[-2000:]
+    out = subprocess.run([sys.executable, "run.py", "--no-serve"], capture_output=True,
+                         text=True, timeout=120, cwd=root, env={**env, "TIMEZONE": "Mars/Base"})
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "TIMEZONE='Mars/Base' is not a time zone this machine knows" in out.stderr
+    assert "Traceback" not in out.stderr
