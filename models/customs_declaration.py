@@ -27,6 +27,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    func,
     select,
 )
 from sqlalchemy.orm import mapped_column, object_session, relationship
@@ -545,7 +546,25 @@ def _declared(dec, ctx):
 
 
 def _prepared_by(dec):
-    return {dec.created_by_id, dec.submitted_by_id} - {None}
+    """Who prepared the declaration: its maker, whoever submitted it, and whoever changed what
+    a preparer fills in since its last review round closed — a reviewer who is also 企业 and
+    edited it does not review it (their own change would pass unreviewed)."""
+    from app.engine.history import FieldChange
+    from app.engine.review_marks import ReviewRound
+
+    session = session_for(dec)
+    meta = dec.meta()
+    since = session.scalar(select(func.max(ReviewRound.closed_at)).where(
+        ReviewRound.entity == meta.resource, ReviewRound.record_id == dec.id))
+    changes = select(FieldChange.actor_id, FieldChange.field).where(
+        FieldChange.entity == meta.resource, FieldChange.record_id == dec.id,
+        FieldChange.actor_id.is_not(None))
+    if since is not None:
+        changes = changes.where(FieldChange.at >= since)
+    editors = {actor for actor, name in session.execute(changes)
+               if name.split(".")[0].split("[")[0] in meta.children
+               or not getattr(meta.fields.get(name), "system", True)}
+    return {dec.created_by_id, dec.submitted_by_id, *editors} - {None}
 
 
 PREPARER = (ENTERPRISE,)

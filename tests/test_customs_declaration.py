@@ -288,6 +288,27 @@ def test_nobody_reviews_a_declaration_they_prepared(api):
     assert resp.status_code == 409 and resp.json["message"] == "不能审核本人制单的报关单"
 
 
+def test_nobody_reviews_a_declaration_they_changed_since_its_last_review(api):
+    """A reviewer who is also 企业 changed a returned declaration (a goods line's name),
+    another preparer submitted it, and the reviewer passed their own change: whoever changed
+    it since its last review is one of its preparers. A declaration they only reviewed stays
+    theirs to review."""
+    rev, prep = api("reviewer1"), api("enterprise1")
+    dec = prep.get(f"{API}/{RETURNED}").json["result"]
+    goods = copy.deepcopy(dec["goods"])
+    goods[0]["g_name"] = goods[0]["g_name"] + "（审单改）"
+    resp = rev.put(f"{API}/{RETURNED}", json={"goods": goods, "version": dec["version"]})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:1000]
+    _act(prep, RETURNED, "submit")
+    resp = rev.post(f"{API}/{RETURNED}/action/review_return", json={"opinion": "x"})
+    assert resp.status_code == 409 and resp.json["message"] == "不能审核本人制单的报关单"
+    resp = rev.post(f"{API}/{RETURNED}/action/review_pass", json={})
+    assert resp.status_code == 409 and resp.json["message"] == "不能审核本人制单的报关单"
+    # the declaration waiting for review that the reviewer never changed: theirs to review
+    assert _act(rev, UNDER_REVIEW, "review_return", opinion="请核对")["status"] == \
+        "review_returned"
+
+
 def test_review_marks_cycle_and_are_kept(api, browser):
     rev = api("reviewer1")
     state = rev.get(f"{API}/{UNDER_REVIEW}/review_marks").json
