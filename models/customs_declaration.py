@@ -567,6 +567,21 @@ def _prepared_by(dec):
     return {dec.created_by_id, dec.submitted_by_id, *editors} - {None}
 
 
+def _closed_at_customs(dec, ctx) -> None:
+    """结关 entered by an officer consumes the cited licences' 报关余量, as the receipt does
+    (models/customs_sync.py); what could not be cleared is told."""
+    from models.customs_links import clear_licences
+
+    ctx.messages.extend(clear_licences(ctx.session, dec, ctx.at.date()))
+
+
+def _deleted_at_customs(dec, ctx) -> None:
+    """删单 entered by an officer registers the 删单 exception, as the receipt does."""
+    from models.customs_exception import record_deletion
+
+    record_deletion(ctx.session, dec, ctx.at.date(), reason=_("海关删单"))
+
+
 PREPARER = (ENTERPRISE,)
 REVIEWER = (ENTERPRISE_REVIEWER,)
 _not_own = not_prepared_by(_prepared_by, _l("不能审核本人制单的报关单"))
@@ -610,10 +625,10 @@ DECLARATION_FLOW = Workflow(
         Transition("release", _l("放行"), ["concluded", "inspection"], "released",
                    roles=(CUSTOMS,), opinion="optional"),
         Transition("close", _l("结关"), ["released"], "closed", roles=(CUSTOMS,),
-                   opinion="optional"),
+                   opinion="optional", effects=[_closed_at_customs]),
         Transition("cus_delete", _l("删单"), ["declared", "cus_accepted", "concluded",
                                              "inspection", "cus_returned"], "cus_deleted",
-                   roles=(CUSTOMS,), opinion="optional"),
+                   roles=(CUSTOMS,), opinion="optional", effects=[_deleted_at_customs]),
         Transition("copy", _l("复制"), "*", roles=PREPARER, kind=COPY,
                    confirm=_l("是否确认复制一份新报关单？"), style="default"),
         delete_transition(["draft"], PREPARER),

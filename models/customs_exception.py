@@ -223,9 +223,9 @@ CdInventoryException = _exception_type(
     stats_label=_l("核注清单异常统计"))
 
 
-def record_deletion(session, declaration, occurred_on: dt.date):
+def record_deletion(session, declaration, occurred_on: dt.date, reason=None):
     """The 删单 exception of ``declaration``, created the first time only (unique
-    ``deletion_of``: two workers racing insert one row)."""
+    ``deletion_of``: two workers racing insert one row); ``reason`` by default the receipt's."""
     query = select(CdDeclarationException).where(
         CdDeclarationException.deletion_of == declaration.id)
     found = session.scalar(query)
@@ -235,7 +235,7 @@ def record_deletion(session, declaration, occurred_on: dt.date):
         company_id=declaration.company_id, number=declaration.entry_id or declaration.seq_no,
         linked_id=declaration.id, consignee=declaration.trade_name, ie_flag=declaration.ie_flag,
         kind=DELETION, occurred_on=occurred_on, status=PENDING, deletion_of=declaration.id,
-        reason=_("海关删单回执"))
+        reason=reason or _("海关删单回执"))
     try:
         with session.begin_nested():
             session.add(exc)

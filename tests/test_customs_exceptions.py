@@ -236,3 +236,18 @@ def test_a_completion_date_is_not_in_the_future_and_the_history_names_the_states
     english = c.get(f"{API}/{pk}/history?_l_=en").json["flow"]
     assert not any("processing" in (f["opinion"] or "") or "done;" in (f["opinion"] or "")
                    for f in english)
+
+
+def test_a_declaration_deleted_by_a_customs_officer_registers_its_exception(api, db):
+    """删单 entered by a customs officer registers the 删单 exception as the receipt does."""
+    seq = _declared_seq_no(api, db)
+    db.rollback()
+    dec = db.scalar(select(CdDeclaration).where(CdDeclaration.seq_no == seq))
+    resp = api("customs1").post(f"/api/v1/cd_declaration/{dec.id}/action/cus_delete",
+                                json={"opinion": "企业申请删单"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:1000]
+    db.rollback()
+    rows = db.scalars(select(CdDeclarationException).where(
+        CdDeclarationException.deletion_of == dec.id)).all()
+    assert len(rows) == 1 and rows[0].kind == "deletion" and rows[0].linked_id == dec.id
+    assert rows[0].reason == "海关删单"

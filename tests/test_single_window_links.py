@@ -326,3 +326,22 @@ def test_two_declarations_of_one_batch_licence_declared_at_once_one_wins(api, db
     db.rollback()
     assert sorted(db.get(CdDeclaration, pk).status for pk in ids) == ["declared",
                                                                       "review_passed"]
+
+
+def test_a_declaration_closed_by_a_customs_officer_consumes_its_licence(api, db):
+    """结关 entered by a customs officer does what the 结关 receipt does: the licence's 报关余量
+    is consumed (once), not only when the receipt arrives through 数据同步."""
+    lic = _licence(db, licence_no=db.get(CdDeclaration, PASSED).license_no)
+    before = lic.clearance_count or 0
+    _to_customs(api, db, PASSED)
+    cus = api("customs1")
+    steps = [("cus_accept", {"entry_id": "900120260000777002"}), ("conclude", {}),
+             ("release", {}), ("close", {})]
+    for name, body in steps:
+        resp = cus.post(f"{API}/{PASSED}/action/{name}", json=body)
+        assert resp.status_code == 200, (name, resp.get_data(as_text=True)[:1000])
+    db.rollback()
+    cleared = db.scalars(select(MeClearance).where(MeClearance.declaration_id == PASSED)).all()
+    assert [(c.source, c.status, c.entry_id) for c in cleared] == [
+        ("declaration", "cleared", "900120260000777002")]
+    assert db.get(LicenceApplication, lic.id).clearance_count == before + 1
