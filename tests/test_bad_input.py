@@ -184,11 +184,18 @@ def test_every_text_field_has_a_maximum(api, db):
 
 
 def test_rison_against_the_schema_is_refused_with_its_reason(api):
-    """FAB's query schema still applies (each schema is checked once, then reused)."""
+    """FAB's query schema still applies (each schema is checked once, then reused), and its
+    refusals speak the caller's language."""
     c = api("enterprise1")
     for _ in range(2):
         resp = c.get("/api/v1/me_licence_application/?q=(order_direction:up)")
-        assert resp.status_code == 400 and "Not a valid rison schema" in resp.json["message"]
+        assert resp.status_code == 400
+        assert resp.json["message"].startswith("查询参数 q 不符合格式：'up' is not one of")
+    resp = c.get("/api/v1/me_licence_application/?q=(order_direction:up)",
+                 headers={"Accept-Language": "en"})
+    assert resp.json["message"].startswith("The query argument q is not valid: 'up'")
+    resp = c.get("/api/v1/me_licence_application/?q=(filters:(col:status")
+    assert resp.status_code == 400 and resp.json["message"] == "查询参数格式错误"
     assert c.get("/api/v1/me_licence_application/?q=(page_size:5)").status_code == 200
 
 

@@ -189,6 +189,16 @@ class RecordApi(ModelRestApi):
     def _session(self):
         return current_app.appbuilder.session
 
+    def response_400(self, message=None):
+        """FAB's own refusals of the ``q`` argument (its ``@rison``) in the caller's language;
+        the schema's reason stays as jsonschema words it."""
+        if isinstance(message, str) and message.startswith("Not a valid rison"):
+            reason = message.removeprefix("Not a valid rison schema").strip() \
+                if message.startswith("Not a valid rison schema") else ""
+            message = (_("查询参数 q 不符合格式：%(reason)s", reason=reason) if reason
+                       else _("查询参数格式错误"))
+        return super().response_400(message=message)
+
     def _load(self, pk, actor):
         return policy.get_scoped(self._session(), self.model, pk, actor,
                                  options=wf_mod.eager_children(self.model))
