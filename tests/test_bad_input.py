@@ -354,3 +354,17 @@ def test_a_system_column_is_refused_by_what_it_is(api, db):
     resp = c.put(f"/api/v1/me_clearance/{pk}", json={"licence_id": 9, "version": v})
     assert resp.status_code == 403
     assert resp.json["message"] == "以下字段在当前状态下不可修改：licence_id（系统字段）"
+
+
+def test_a_unique_number_refused_without_its_value_is_named_cleanly(app):
+    """A write refused by a unique number the failed statement held but the record no longer
+    shows (a number given during the write) named the field with a gap: 「统一编号」 已存在."""
+    from app.engine.constraints import integrity_message
+    from models.customs_declaration import CdDeclaration
+
+    with app.test_request_context():
+        message, errors = integrity_message((CdDeclaration(), ("seq_no",), {"seq_no": None}))
+        assert message == "「统一编号」已存在" and errors == {"seq_no": [message]}
+        message, _errors = integrity_message(
+            (CdDeclaration(), ("seq_no",), {"seq_no": "E20260000000000009"}))
+        assert message == "「统一编号」E20260000000000009 已存在"

@@ -51,6 +51,8 @@ def _message(record, names: tuple[str, ...], values: dict | None = None) -> str:
     values = values if values is not None else {n: getattr(record, n) for n in names}
     shown = [display(None, meta.fields[n], values[n], record) for n in names]
     if len(names) == 1:
+        if not shown[0]:  # the value is not known here (a number given in the failed write)
+            return _("「%(field)s」已存在", field=meta.fields[names[0]].label)
         return _("「%(field)s」%(value)s 已存在", field=meta.fields[names[0]].label,
                  value=shown[0])
     labels = _("、").join(_("「%(field)s」", field=meta.fields[n].label) for n in names)
