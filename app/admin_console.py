@@ -20,11 +20,12 @@ from wtforms import PasswordField, ValidationError
 
 from app import headers, passwords, throttle
 from app.engine import codelists, policy, validators
-from app.engine.codelists import CodeItem
+from app.engine.codelists import CodeItem, english
 from app.engine.console import Secured, add_generated_views
 from app.engine.i18n import lazy_gettext as _l
 from app.engine.i18n import lazy_pgettext
 from app.engine.notify import OutboxMessage
+from app.engine.policy import ROLE_LABELS
 from app.engine.record import session_for
 from models.base import ORG_KINDS, CurrencyRate, Organisation
 from models.base import AppUser as User
@@ -63,6 +64,27 @@ def _check_org_code(form, field):
         raise ValidationError(str(e)) from None
 
 
+def org_name(org) -> str:
+    """An organisation's name in the reader's language (its English name where it has one)."""
+    if org is None:
+        return ""
+    return org.name_en if english() and org.name_en else org.name
+
+
+def _coded(list_name: str):
+    """A column holding codes of a code list (one, or several comma separated: 关区) shown as
+    the screens show them: "code name", the name in the reader's language."""
+    def shown(view, context, record, name):
+        codes = [c.strip() for c in str(getattr(record, name, None) or "").split(",")]
+        return str(_l("、")).join(codelists.display(session_for(record), list_name, c)
+                                 for c in codes if c)
+    return shown
+
+
+ORG_CODED = {"country": _coded("country"), "province": _coded("region"),
+             "customs_district": _coded("customs_district")}
+
+
 class OrganisationAdmin(_Secured, ModelView):
     column_list = ["kind", "name", "uscc", "org_code", "customs_code", "customs_district",
                    "country", "province", "phone", "email", "active"]
@@ -77,6 +99,9 @@ class OrganisationAdmin(_Secured, ModelView):
         "phone": _l("电话"), "email": _l("电子邮件"), "active": _l("有效"),
     }
     form_choices = {"kind": ORG_KINDS}
+    column_choices = {"kind": ORG_KINDS}
+    column_formatters = ORG_CODED
+    column_formatters_export = ORG_CODED
     form_args = {"uscc": {"validators": [_check_uscc]},
                  "org_code": {"validators": [_check_org_code]}}
 
@@ -100,6 +125,14 @@ class UserAdmin(_Secured, ModelView):
                      "email": _l("电子邮件"), "organisation": _l("所属单位"),
                      "roles": _l("角色"), "active": _l("有效"), "last_login": _l("最近登录"),
                      "mobile": _l("手机"), "new_password": _l("新密码")}
+    column_formatters = {
+        "organisation": lambda v, c, m, n: org_name(m.organisation),
+        "roles": lambda v, c, m, n: str(_l("、")).join(
+            str(ROLE_LABELS.get(r.name, r.name)) for r in m.roles),
+    }
+    column_formatters_export = column_formatters
+    form_args = {"organisation": {"get_label": org_name},
+                 "roles": {"get_label": lambda r: str(ROLE_LABELS.get(r.name, r.name))}}
 
     def on_model_change(self, form, model, is_created):
         if form.new_password.data:
@@ -150,12 +183,23 @@ class CurrencyRateAdmin(_Secured, ModelView):
                      "usd_rate": _l("折美元汇率"), "source": _l("来源")}
 
 
+OUTBOX_CHANNELS = [("email", _l("邮件")), ("sms", _l("短信"))]
+OUTBOX_STATES = [("pending", lazy_pgettext("状态", "待发送")),
+                 ("sent", lazy_pgettext("状态", "已发送")),
+                 ("failed", lazy_pgettext("状态", "发送失败"))]
+
+
 class OutboxAdmin(_Secured, ModelView):
     can_create = False
     can_edit = False
     column_list = ["channel", "recipient", "subject", "status", "attempts", "next_attempt_at",
                    "last_error", "created_at", "sent_at"]
     column_filters = ["channel", "status"]
+    column_labels = {"channel": _l("发送方式"), "recipient": _l("接收人"), "subject": _l("主题"),
+                     "body": _l("内容"), "status": _l("状态"), "attempts": _l("发送次数"),
+                     "next_attempt_at": _l("下次发送时间"), "last_error": _l("错误信息"),
+                     "created_at": _l("创建时间"), "sent_at": _l("发送时间")}
+    column_choices = {"channel": OUTBOX_CHANNELS, "status": OUTBOX_STATES}
     column_default_sort = ("id", True)
 
     @action("retry", _l("立即重试"))

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     inspect,
     or_,
     select,
@@ -194,7 +195,7 @@ def entrustment_refusal(session, institution_id) -> str | None:
     """None when the institution may be entrusted today, else why not (the manual's words)."""
     pk = policy.parse_id(institution_id)
     org = session.get(Organisation, pk) if pk is not None else None
-    name = org.name if org is not None else str(institution_id)
+    name = _org_label(org.name, org.name_en) if org is not None else str(institution_id)
     if org is None or org.kind != INSTITUTION_KIND:
         return _("装运前检验机构不存在")
     if current_filing(session, institution_id) is None:
@@ -220,40 +221,45 @@ def _institution_of(record):
     return session.get(Organisation, record.institution_id) if record.institution_id else None
 
 
+def _org_label(name: str, name_en: str | None) -> str:
+    """An organisation's name in the reader's language (its English name where it has one)."""
+    return name_en if english() and name_en else name
+
+
+def _institution_options(session, states) -> list[tuple[str, str]]:
+    """(id, name in the reader's language) of the institutions with a filing in ``states``,
+    by that name."""
+    shown = func.coalesce(func.nullif(Organisation.name_en, ""), Organisation.name) \
+        if english() else Organisation.name
+    rows = session.execute(
+        select(Organisation.id, shown)
+        .join(UeInstitutionFiling, UeInstitutionFiling.institution_id == Organisation.id)
+        .where(UeInstitutionFiling.status.in_(states))
+        .order_by(shown)).all()
+    return [(str(i), n) for i, n in dict(rows).items()]
+
+
 def entrustable_institutions(record=None) -> list[tuple[str, str]]:
     """装运前检验机构 the form offers: filed, and not under a restricting disposal today."""
     session = session_for(record)
 
     def load():
-        filed = session.execute(
-            select(Organisation.id, Organisation.name)
-            .join(UeInstitutionFiling, UeInstitutionFiling.institution_id == Organisation.id)
-            .where(UeInstitutionFiling.status.in_(FILED_STATES))
-            .order_by(Organisation.name)).all()
         today = _today()
-        blocked = set(session.scalars(select(UeDisposal.institution_id).where(
+        blocked = {str(i) for i in session.scalars(select(UeDisposal.institution_id).where(
             UeDisposal.status.in_(("in_force", "rectify_submitted")),
             UeDisposal.disposal_type.in_((NOT_RECOGNISED, RECTIFY)),
             UeDisposal.start_on <= today,
-            or_(UeDisposal.disposal_type == RECTIFY, UeDisposal.end_on >= today))))
-        return [(str(i), n) for i, n in dict(filed).items() if i not in blocked]
+            or_(UeDisposal.disposal_type == RECTIFY, UeDisposal.end_on >= today)))}
+        return [o for o in _institution_options(session, FILED_STATES) if o[0] not in blocked]
 
-    return memo(session, ("entrustable", _today()), load)
+    return memo(session, ("entrustable", _today(), english()), load)
 
 
 def filed_institutions(record=None) -> list[tuple[str, str]]:
     """Institutions customs address (quality issues, checks, disposals, annual reports)."""
     session = session_for(record)
-
-    def load():
-        rows = session.execute(
-            select(Organisation.id, Organisation.name)
-            .join(UeInstitutionFiling, UeInstitutionFiling.institution_id == Organisation.id)
-            .where(UeInstitutionFiling.status.in_(FILED_STATES + ("revoked",)))
-            .order_by(Organisation.name)).all()
-        return [(str(i), n) for i, n in dict(rows).items()]
-
-    return memo(session, "filed_institutions", load)
+    return memo(session, ("filed_institutions", english()), lambda: _institution_options(
+        session, FILED_STATES + ("revoked",)))
 
 
 def institution_name(record) -> str | None:
@@ -266,7 +272,7 @@ def institution_name(record) -> str | None:
         .where(Organisation.id == record.institution_id)).one_or_none())
     if names is None:
         return None
-    return names.name_en if english() and names.name_en else names.name
+    return _org_label(names.name, names.name_en)
 
 
 # ==========================================================================================
@@ -387,8 +393,9 @@ FILING_FLOW = Workflow(
                    opinion_label=_l("审核意见"), effects=[_change_decided], todo=True,
                    style="danger", success=_l("变更不通过")),
         delete_transition(["draft"], [INSTITUTION], batch=False),
-        # Fired by nobody: a 撤销备案 disposal performs it (the flow entry carries its name).
-        Transition("revoke", _l("撤销备案"), FILED_STATES, "revoked", roles=[], on_form=False),
+        # Fired by nobody: a 撤销备案 disposal performs it (the flow entry carries its number).
+        Transition("revoke", _l("撤销备案"), FILED_STATES, "revoked", roles=[], on_form=False,
+                   inputs=[Input("disposal_no", _l("处置编号"))]),
     ],
 )
 
@@ -994,8 +1001,10 @@ def _disposal_in_force(d, ctx):
     filing = current_filing(session, d.institution_id)
     if filing is not None:
         if d.disposal_type == REVOKE:
+            # the disposal's number as what the step took, shown with its label in the
+            # reader's language (not a text stored in the language of the one who issued it)
             add_flow_entry(session, filing, "revoke", filing.status, "revoked", ctx.actor,
-                           _("处置 %(no)s：撤销备案", no=d.disposal_no))
+                           inputs={"disposal_no": d.disposal_no})
             filing.status = "revoked"
             filing.disposal_type = REVOKE
             filing.disposal_until = None

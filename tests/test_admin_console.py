@@ -208,3 +208,91 @@ def test_batch_actions_take_the_rows_ids_as_numbers(browser, db):
     db.rollback()
     m2 = db.get(OutboxMessage, msg_id)
     assert m2.status == "pending"
+
+
+def _cells(html: str, column: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(
+        rf'<td class="col-{column}">(.*?)</td>', html, re.S)]
+
+
+def _headers(html: str) -> list[str]:
+    return [h.strip() for h in re.findall(
+        r'<th class="column-header col-\w+">\s*(?:<a [^>]*>)?([^<]+)<', html)]
+
+
+def test_the_outbox_is_listed_in_the_readers_language(browser):
+    """消息发送队列: its column names and the labels of its codes (邮件, 待发送), not the
+    columns' and codes' English names in the program."""
+    b = browser("admin")
+    html = b.get("/admin/outbox_admin/").get_data(as_text=True)
+    assert _headers(html) == ["发送方式", "接收人", "主题", "状态", "发送次数", "下次发送时间",
+                              "错误信息", "创建时间", "发送时间"]
+    assert set(_cells(html, "channel")) == {"邮件"}
+    assert set(_cells(html, "status")) == {"待发送"}
+    assert b.get("/lang/en").status_code == 302
+    html = b.get("/admin/outbox_admin/").get_data(as_text=True)
+    assert _headers(html) == ["Channel", "Recipient", "Subject", "Status", "Attempts",
+                              "Next attempt at", "Last error", "Created at", "Sent at"]
+    assert set(_cells(html, "channel")) == {"Email"}
+    assert set(_cells(html, "status")) == {"Pending"}
+    export = b.get("/admin/outbox_admin/export/csv/").get_data(as_text=True)
+    assert export.splitlines()[1].startswith("Email,")
+
+
+def test_organisations_show_their_codes_labels(browser):
+    """单位: 类型, 省市, 国别 and 关区 as the screens show code-list values ("code name", the
+    name in the reader's language), not the stored codes."""
+    b = browser("admin")
+    html = b.get("/admin/org_admin/").get_data(as_text=True)
+    kinds = _cells(html, "kind")
+    assert {"企业", "检验机构", "海关", "商务主管部门"} == set(kinds)
+    assert "610000 陕西省" in _cells(html, "province")
+    assert "JPN 日本" in _cells(html, "country")
+    districts = [c for c in _cells(html, "customs_district") if c]
+    assert districts and districts[0].startswith("9000 ") and "、9001 关中海关、9002 " in districts[0]
+    assert b.get("/lang/en").status_code == 302
+    html = b.get("/admin/org_admin/").get_data(as_text=True)
+    assert {"Enterprise", "Customs", "Inspection institution"} <= set(_cells(html, "kind"))
+    assert "610000 Shaanxi" in _cells(html, "province")
+    assert "JPN Japan" in _cells(html, "country")
+    assert ", 9001 Guanzhong Customs, 9002 " in [c for c in _cells(
+        html, "customs_district") if c][0]
+    ws = openpyxl.load_workbook(io.BytesIO(b.get("/admin/org_admin/export/xlsx/").data)).active
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert ("Customs", "610000 Shaanxi") in {(r[0], r[7]) for r in rows}
+
+
+MINUTE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$")
+
+
+def test_the_console_shows_times_and_numbers_as_the_screens_do(browser):
+    """Every console view: times to the minute (2026-12-07 14:08, no seconds nor microseconds),
+    numbers as the screens write them (a rate 1.085, not 1.08500000), yes / no as 是 / 否 in
+    details and exports, and role names in the reader's language."""
+    b = browser("admin")
+    html = b.get("/admin/user_admin/").get_data(as_text=True)
+    logins = [c for c in _cells(html, "last_login") if c]
+    assert logins and all(MINUTE.match(c) for c in logins), logins
+    html = b.get("/admin/rec_me_licence_application/").get_data(as_text=True)
+    for column in ("declared_at", "updated_at"):
+        shown = [c for c in _cells(html, column) if c]
+        assert shown and all(MINUTE.match(c) for c in shown), (column, shown)
+    html = b.get("/admin/rec_me_licence_application/details/?id=5").get_data(as_text=True)
+    times = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?(?:\.\d+)?", html)
+    assert times and all(MINUTE.match(t) for t in times), times
+    html = b.get("/admin/rate_admin/").get_data(as_text=True)
+    rates = _cells(html, "usd_rate")
+    assert "1" in rates and "1.085" in rates and not [r for r in rates if r.endswith("0")]
+    export = b.get("/admin/rate_admin/export/csv/").get_data(as_text=True)
+    assert "EUR,2025-01-01,1.085," in export
+    export = b.get("/admin/org_admin/export/csv/").get_data(as_text=True)
+    assert export.splitlines()[1].endswith(",是")
+    roles = _cells(b.get("/admin/user_admin/").get_data(as_text=True), "roles")
+    assert "管理员" in roles and {"企业", "企业审单"} in [set(r.split("、")) for r in roles]
+    assert b.get("/lang/en").status_code == 302
+    html = b.get("/admin/user_admin/").get_data(as_text=True)
+    roles = _cells(html, "roles")
+    assert {"Administrator", "Customs", "Commerce"} <= set(roles), roles
+    assert {"Enterprise", "Enterprise reviewer"} in [set(r.split(", ")) for r in roles]
+    assert not [r for r in roles if re.search(r"[\u4e00-\u9fff]", r)], roles
+    assert "Japan Machinery Inspection Co., Ltd." in _cells(html, "organisation")

@@ -642,3 +642,58 @@ def test_enterprise_filing_offers_new_only_when_it_may(browser):
     assert "/me_enterprise_filing/new" not in html
     resp = b.get("/me_enterprise_filing/new")
     assert resp.status_code == 302 and "不能重复新增" in flashes(b)
+
+
+# --- the reader's language ----------------------------------------------------------------
+JAPAN, RHEIN = "Japan Machinery Inspection Co., Ltd.", "Rhein Pre-shipment Inspection GmbH"
+
+
+def _search_options(html: str, name: str) -> list[str]:
+    select_html = re.search(rf'<select[^>]*name="{name}".*?</select>', html, re.S).group(0)
+    return re.findall(r'<option value="\d+">([^<]+)</option>', select_html)
+
+
+def test_institutions_are_offered_by_their_english_names_in_english(browser):
+    """The 装运前检验机构 / 检验机构 selects — the list's filter, the entrustment's and the
+    records customs address (处置, 质量问题, 监督检查, 年度报告) — name the institutions as their
+    rows do: in English on English pages, in Chinese on Chinese ones."""
+    customs, ent = browser("customs1"), browser("enterprise1")
+    for b in (customs, ent):
+        assert b.get("/lang/en").status_code == 302
+        html = b.get("/ue_entrustment/").get_data(as_text=True)
+        assert _search_options(html, "institution_id") == [JAPAN, RHEIN]
+        assert RHEIN in html and "德国莱茵装运前检验有限公司" not in html
+    html = ent.get("/ue_entrustment/new").get_data(as_text=True)
+    assert _options(html, "institution_id") == [JAPAN, RHEIN]
+    for path in ("/ue_disposal/new", "/ue_quality_issue/new", "/ue_supervision_check/new",
+                 "/ue_annual_report/new"):
+        offered = _options(customs.get(path).get_data(as_text=True), "institution_id")
+        assert JAPAN in offered and RHEIN in offered, path
+        assert not [o for o in offered if re.search(r"[\u4e00-\u9fff]", o)], (path, offered)
+    # why one may not be entrusted names it as the reader reads it
+    resp = ent.post("/ue_entrustment/new/do/save",
+                    data=dict(ENTRUSTMENT, institution_id=str(INST_NR)))
+    assert resp.status_code == 422
+    assert "Korea Industrial Testing Institute" in resp.get_data(as_text=True)
+    # and Chinese pages keep the Chinese names
+    html = browser("customs1").get("/ue_disposal/new").get_data(as_text=True)
+    assert "德国莱茵装运前检验有限公司" in _options(html, "institution_id")
+
+
+def test_a_revocations_step_reads_in_the_readers_language(browser):
+    """撤销备案 by a disposal writes the filing's flow entry: what it records (the disposal's
+    number) is shown with its label in the language of whoever reads the history, not in the
+    language of the officer who issued the disposal."""
+    customs = browser("customs1")
+    assert customs.get("/lang/en").status_code == 302
+    pk = _dispose(customs, INST2, "revoke", None)
+    html = customs.get(f"/ue_disposal/{pk}").get_data(as_text=True)
+    number = re.search(r"CZ\d{9}", html).group(0)
+    html = customs.get("/ue_institution_filing/2/history").get_data(as_text=True)
+    assert f"Opinion: Disposal No.: {number}" in html
+    assert "处置" not in html and "撤销备案" not in html
+    html = browser("customs1").get("/ue_institution_filing/2/history").get_data(as_text=True)
+    assert f"意见：处置编号：{number}" in html
+    # the demo's revoked filing too
+    html = customs.get("/ue_institution_filing/5/history").get_data(as_text=True)
+    assert "Disposal No.: CZ" in html and "处置" not in html

@@ -77,3 +77,27 @@ def test_a_menu_label_cut_in_the_sidebar_is_read_whole_in_its_tooltip(browser):
     html = b.get("/").get_data(as_text=True)
     assert 'aria-expanded="false" title="M&amp;E product import licences"' in html
     assert 'title="Coordination for a Customs Certificate of Origin"' in html
+
+
+def test_the_home_page_names_publisher_and_organisation_in_the_readers_language(browser):
+    """首页's 公告消息 name their 发布单位 as 公告消息's own list does (系统 is "System" in English),
+    and the user's box names the user's organisation in English where it has an English name."""
+    def publishers(html):
+        return re.findall(r'<td class="text-muted small">([^<]*)</td>', html)
+
+    for username in ("institution1", "enterprise1", "admin"):
+        b = browser(username)
+        zh = publishers(b.get("/").get_data(as_text=True))
+        assert b.get("/lang/en").status_code == 302
+        html = b.get("/").get_data(as_text=True)
+        en = publishers(html)
+        assert len(en) == len(zh), username
+        assert "系统" not in en, (username, en)
+        assert [p if p != "系统" else "System" for p in zh] == en, username
+        if username == "institution1":
+            assert "系统" in zh
+            box = html[html.index('<i class="fa fa-user"></i>'):]
+            assert "Japan Machinery Inspection Co., Ltd." in box[:400]
+            assert "日本机械检验株式会社" not in box
+    zh = browser("institution1").get("/").get_data(as_text=True)
+    assert "日本机械检验株式会社" in zh[zh.index('<i class="fa fa-user"></i>'):][:400]

@@ -11,14 +11,18 @@ its CSRF token, and a refused inline edit answers 400, not 500.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import functools
 
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
+from flask_admin.model import typefmt
 from markupsafe import Markup, escape
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import NoInspectionAvailable
 from wtforms import ValidationError
 
 from . import codelists, policy, present, service
@@ -50,13 +54,41 @@ def _typed_ids(handler, pk_type):
     return with_typed_ids
 
 
+def _column_type(model, name: str):
+    try:
+        columns = sa_inspect(model).columns
+    except NoInspectionAvailable:
+        return None
+    return columns[name].type if name in columns else None
+
+
+def _as_on_screens(view, value, name):
+    """A time, a date, a number or a yes/no as the product's screens show it (2026-12-07 14:08,
+    amounts to their two decimals, a rate as written: 1, not 1.00000000; 是 / 否).  A number
+    edited in the list is also the editor's value: it is written without thousands
+    separators."""
+    if isinstance(value, decimal.Decimal) and name in (view.column_editable_list or ()):
+        return present.fmt_decimal(value)
+    return present.display(None, None, value, coltype=_column_type(view.model, name))
+
+
+def _type_formatters(base: dict, *, yes_no: bool = True) -> dict:
+    # datetime before date: the first type a value is an instance of formats it
+    return {**base, **({bool: _as_on_screens} if yes_no else {}), dt.datetime: _as_on_screens,
+            dt.date: _as_on_screens, decimal.Decimal: _as_on_screens}
+
+
 class Secured:
-    """What every console view shares: administrators only, CSRF, refusals as messages."""
+    """What every console view shares: administrators only, CSRF, refusals as messages, and
+    times, dates and numbers in the product's formats (lists, details and exports)."""
 
     form_base_class = SecureForm
     can_export = True
     export_types = ["xlsx", "csv"]
     page_size = 50
+    column_type_formatters = _type_formatters(typefmt.BASE_FORMATTERS, yes_no=False)  # ✓ / −
+    column_type_formatters_detail = _type_formatters(typefmt.DETAIL_FORMATTERS)
+    column_type_formatters_export = _type_formatters(typefmt.EXPORT_FORMATTERS)
 
     def is_accessible(self):
         return policy.may_administer(policy.current_actor())
