@@ -1,7 +1,8 @@
 """导出 (list → Excel) and 导入 (Excel template → records, all or nothing).
 
-Export writes what the list shows (declared columns, display values) for the actor's scoped,
-filtered query, and each child table on a sheet of its own whose rows name their record by the
+Export writes what the list shows (declared columns, display values: numbers as numbers and
+dates as dates, formatted as the screens show them, so that Excel sums and sorts them) for the
+actor's scoped, filtered query, and each child table on a sheet of its own whose rows name their record by the
 序号 in the first sheet's last column.  It is streamed: openpyxl's write-only workbook writes rows to a
 temporary file as they come, records are read a thousand at a time with their child lines, and
 the file is sent from disk — memory does not grow with the number of rows.
@@ -18,7 +19,10 @@ background job (session, model, actor, bytes in; a file or a report out).
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import io
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -27,7 +31,7 @@ from flask import Response
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
-from sqlalchemy import inspect, select
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from . import changes, policy, present
@@ -90,6 +94,7 @@ def export_file(session, model, query, columns: list[str], max_rows: int,
         cols = [f for f in cmodel.meta().fields]
         _header(ws, [_("序号")] + [str(cmodel.meta().fields[f].label) for f in cols])
         sheets[name] = (ws, cmodel, cols, _parent_fk(cmodel))
+    writers = [_writer(model, c, head) for c in columns]
     n = 0
     result = session.execute(query.limit(max_rows).execution_options(yield_per=CHUNK))
     for part in result.scalars().partitions(CHUNK):
@@ -97,20 +102,101 @@ def export_file(session, model, query, columns: list[str], max_rows: int,
         for rec in part:
             n += 1
             keys[rec.id] = n
-            head.append([present.cell(session, rec, c) for c in columns]
-                        + ([n] if keyed else []))
+            head.append([w(session, rec) for w in writers] + ([n] if keyed else []))
         for ws, cmodel, cols, fk in sheets.values():
             stmt = (select(cmodel).where(getattr(cmodel, fk).in_(list(keys)))
                     .order_by(getattr(cmodel, fk), cmodel.id))
+            line_writers = [_writer(cmodel, c, ws) for c in cols]
             for line in session.scalars(stmt):
-                ws.append([keys[getattr(line, fk)]] + [present.cell(session, line, c)
-                                                      for c in cols])
+                ws.append([keys[getattr(line, fk)]] + [w(session, line) for w in line_writers])
         if progress is not None:
             progress(n)
     fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="export-")
     os.close(fd)
     wb.save(path)
     return path
+
+
+EXCEL_DIGITS = 15  # significant digits an Excel number keeps; a longer one is written as text
+EXCEL_FIRST_DAY = dt.date(1900, 1, 1)  # Excel has no date before it
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def _writer(model, name: str, ws):
+    """``w(session, record) -> cell value`` of one exported column: an integer, an amount or a
+    quantity as a number and a date or a time as an Excel date, each with the number format
+    that shows it as the screens do (77,000.00, 8,600, 2026-12-07 13:43); anything else — a
+    code list's or a choice's label, 是/否, the status, a text — as the list shows it."""
+    kind = _kind(model, name)
+    cell = present.formatter(model, name)
+    if kind is None:
+        return cell
+
+    def write(session, record):
+        value = getattr(record, name, None)
+        if value is None:
+            return None
+        fmt = _number_format(kind, value)
+        if fmt is None:
+            return cell(session, record)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.replace(tzinfo=None)
+        out = WriteOnlyCell(ws, value=value)
+        out.number_format = fmt
+        return out
+
+    return write
+
+
+def _kind(model, name: str):
+    """How a column is exported: "int", ("decimal", scale), "datetime", "date", or None (as
+    the list's text)."""
+    meta = model.meta()
+    spec = meta.fields.get(name)
+    if name == "status" or name not in inspect(model).columns:
+        return None
+    if spec is not None and (spec.display_fn is not None or spec.codelist or spec.secret
+                             or spec.choices is not None):
+        return None
+    coltype = meta.column_type(name)
+    if isinstance(coltype, Boolean):
+        return None
+    if isinstance(coltype, Integer):
+        return "int"
+    if isinstance(coltype, Numeric):
+        return ("decimal", coltype.scale)
+    if isinstance(coltype, DateTime):
+        return "datetime"
+    if isinstance(coltype, Date):
+        return "date"
+    return None
+
+
+def _number_format(kind, value) -> str | None:
+    """The number format of one value (None: Excel cannot hold it, write its text)."""
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or \
+                len(str(abs(value))) > EXCEL_DIGITS:
+            return None
+        return "0"
+    if kind == "datetime" or kind == "date":
+        if not isinstance(value, dt.date):
+            return None
+        day = value.date() if isinstance(value, dt.datetime) else value
+        if day < EXCEL_FIRST_DAY:
+            return None
+        return DATETIME_FORMAT if isinstance(value, dt.datetime) else DATE_FORMAT
+    if not isinstance(value, (decimal.Decimal, int, float)) or isinstance(value, bool):
+        return None
+    value = decimal.Decimal(value) if not isinstance(value, decimal.Decimal) else value
+    if not value.is_finite() or len(value.normalize().as_tuple().digits) > EXCEL_DIGITS:
+        return None
+    scale = kind[1]
+    if scale is None or scale > 2:  # a quantity: as many decimals as it has (8,600 · 95.5)
+        exponent = value.normalize().as_tuple().exponent
+        scale = max(0, -exponent)
+    return "#,##0" + ("." + "0" * scale if scale else "")
 
 
 def _parent_fk(cmodel) -> str:
@@ -226,6 +312,27 @@ def import_file(session, model, filename: str, data: bytes, actor,
     return import_xlsx(session, model, data, actor, progress)
 
 
+def _cell_value(coltype, value):
+    """A cell's value as the form would post it: Excel holds every number as a float (8600.0
+    is 8600 and 95.49999999999999 is 95.5, to the 15 digits Excel keeps, whether typed or
+    exported) and every date as a date and time (a date column takes its day)."""
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value) if value.is_integer() else f"{value:.{EXCEL_DIGITS}g}"
+    if isinstance(value, dt.datetime) and isinstance(coltype, Date) and \
+            not isinstance(coltype, DateTime):
+        return value.date()
+    return value
+
+
+def _cell_values(model, row: dict) -> dict:
+    """``row`` (field name -> cell value) with each value read for its column
+    (``_cell_value``)."""
+    meta = model.meta()
+    columns = inspect(model).columns
+    return {n: _cell_value(meta.column_type(n) if n in columns else None, v)
+            for n, v in row.items()}
+
+
 def _read_sheet(ws) -> tuple[list[str], list[tuple[int, tuple]]]:
     rows = ws.iter_rows(values_only=True)
     next(rows, None)  # the labels
@@ -270,12 +377,13 @@ def import_xlsx(session, model, data: bytes, actor, progress=None) -> ImportRepo
         for excel_row, values in cbody:
             row = {n: v for n, v in zip(cnames, values, strict=False) if n}
             key = _key(row.pop(KEY, None))
+            row = _cell_values(cmodel, row)
             by_key.setdefault(key, []).append((excel_row, row, ws.title))
     heads = []
     for excel_row, values in body:
         row = {n: v for n, v in zip(names, values, strict=False) if n}
         key = _key(row.pop(KEY, None)) if KEY in names else None
-        heads.append((excel_row, key, row))
+        heads.append((excel_row, key, _cell_values(model, row)))
     seen_keys = {k for _r, k, _v in heads}
     for by_key in lines.values():
         for key, items in by_key.items():

@@ -10,7 +10,19 @@ import datetime as dt
 import decimal
 
 from flask_appbuilder import Model
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, inspect, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    inspect,
+    select,
+)
 from sqlalchemy.orm import mapped_column
 
 from . import present
@@ -134,7 +146,9 @@ def display(value) -> str:
 
 def record_field_changes(session, actor) -> None:
     """Called from the flush guard: one FieldChange per tracked field that changed (stored in
-    the product's default language; labels of top-level fields are re-translated on display)."""
+    the product's default language, values as plain text — 220000, 2026-12-07 13:43:26; the
+    labels are re-translated and the values formatted as the screens show them on display:
+    ``change_label``, ``change_values``)."""
     from flask_babel import force_locale
 
     rows = _field_changes(session)
@@ -167,30 +181,112 @@ def default_locale():
 
 
 def change_label(model, change) -> str:
-    """The label of a changed field in the reader's language."""
-    spec = model.meta().fields.get(change.field)
-    return str(spec.label) if spec is not None else change.label
+    """The label of a changed field in the reader's language: a field of the record, a child
+    table (主要部门情况, 规格型号 of a goods line: tables at any depth) or a line's field
+    (商品信息[数控卧式车床].数量, the line named as it was when written).  What the declaration
+    no longer holds keeps the label it was written with."""
+    table, _dot, name = change.field.rpartition(".")
+    if not table:
+        spec = model.meta().fields.get(name)
+        if spec is not None:
+            return str(spec.label)
+        found = _tables(model).get(name)
+        return str(found[0].label) if found is not None else change.label
+    found = _tables(model).get(table.rpartition(".")[2])
+    spec = found[1].meta().fields.get(name) if found is not None else None
+    row = _row_of(change.label, found[0], spec) if spec is not None else None
+    if row is None:
+        return change.label
+    return str(_ChildLabel(found[0].label, row, spec.label))
 
 
-def _spec_of(model, path: str):
-    """The field spec of ``field`` or ``table.field`` (a line's field)."""
+def _tables(model) -> dict:
+    """Every child table of a record type, a line's own lines included: name -> (ChildSpec,
+    line model), nearer tables first (a line's field change is written as ``table.field``
+    whatever the table's depth)."""
     meta = model.meta()
-    parts = path.split(".")
-    for part in parts[:-1]:
-        if part not in meta.children:
-            return None
-        meta = meta.child_model(part).meta()
-    return meta.fields.get(parts[-1])
+    tables = meta.__dict__.get("_history_tables")
+    if tables is None:
+        tables, todo = {}, [meta]
+        while todo:
+            m = todo.pop(0)
+            for cname, cspec in m.children.items():
+                if cname not in tables:
+                    cmodel = m.child_model(cname)
+                    tables[cname] = (cspec, cmodel)
+                    todo.append(cmodel.meta())
+        meta._history_tables = tables
+    return tables
+
+
+def _row_of(label: str, cspec, spec) -> str | None:
+    """The line's name in a stored line label ``table[line].field`` (None: not one)."""
+    from flask_babel import force_locale
+
+    with force_locale(default_locale()):
+        head, tail = f"{cspec.label}[", f"].{spec.label}"
+    if label.startswith(head) and label.endswith(tail) and len(label) >= len(head) + len(tail):
+        return label[len(head):len(label) - len(tail)]
+    start, end = label.find("["), label.rfind("].")
+    return label[start + 1:end] if 0 <= start < end else None
+
+
+def _target(model, path: str):
+    """(field spec, column type) of ``field`` or ``table.field`` (a line's field, of a table at
+    any depth); (None, None) for a table (its lines added or removed) or a field no longer
+    declared."""
+    table, _dot, name = path.rpartition(".")
+    if table:
+        found = _tables(model).get(table.rpartition(".")[2])
+        if found is None:
+            return None, None
+        meta = found[1].meta()
+    else:
+        meta = model.meta()
+    spec = meta.fields.get(name)
+    if spec is None:
+        return None, None
+    try:
+        return spec, meta.column_type(name)
+    except KeyError:
+        return spec, None
 
 
 def change_values(session, model, change) -> tuple[str, str]:
-    """(old, new) of a field change as the reader sees them: a code list's or a choice's
-    label in the reader's language, never the stored code."""
-    spec = _spec_of(model, change.field)
-    if spec is None or not (spec.codelist or isinstance(spec.choices, list)):
+    """(old, new) of a field change as the reader sees them, as the screens show the field: a
+    code list's or a choice's label in the reader's language (never the stored code), amounts
+    with their decimals and thousands separators (220,000.00), times to the minute, 是/否 in
+    the reader's language.  A value that does not read as its column's type (a table's
+    "+ line", an older text) is shown as stored."""
+    spec, coltype = _target(model, change.field)
+    if spec is None or callable(spec.choices):  # record-dependent options: kept as the label
         return change.old_value or "", change.new_value or ""
-    return tuple(present.display(session, spec, v) if v not in (None, "") else ""
-                 for v in (change.old_value, change.new_value))
+    return tuple(_shown(session, spec, coltype, v) for v in (change.old_value, change.new_value))
+
+
+_BOOLEANS = {"是": True, "否": False}  # as ``display`` writes them, in the default language
+
+
+def _shown(session, spec, coltype, text) -> str:
+    if text in (None, ""):
+        return ""
+    if spec.codelist or spec.choices is not None or spec.secret:
+        return present.display(session, spec, text)
+    value = None
+    try:
+        if isinstance(coltype, Boolean):
+            value = _BOOLEANS.get(text)
+        elif isinstance(coltype, Numeric):
+            value = decimal.Decimal(text)
+        elif isinstance(coltype, DateTime):
+            value = dt.datetime.fromisoformat(text)
+        elif isinstance(coltype, Date):
+            value = dt.date.fromisoformat(text)
+    except (ValueError, decimal.InvalidOperation):
+        value = None
+    if value is None:
+        return text
+    return present.display(session, spec, value, coltype=coltype)
 
 
 def _field_changes(session) -> list[tuple]:

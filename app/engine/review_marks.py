@@ -89,7 +89,9 @@ class ReviewRound(Model):
     reviewer_name = mapped_column(String(128), nullable=False, default="")
     closed_at = mapped_column(DateTime, nullable=False, default=now)
     opinion = mapped_column(Text)
-    # JSON: [[path, label], …] of the red boxes; the green ones are counted
+    # JSON: [[path, label], …] of the red boxes (the label as closed, in the language of the
+    # moment: shown only for a box the form no longer has, see round_red); the green ones are
+    # counted
     red = mapped_column(Text, nullable=False, default="[]")
     green_count = mapped_column(Integer, nullable=False, default=0)
 
@@ -99,7 +101,14 @@ class ReviewRound(Model):
 
     @property
     def red_boxes(self) -> list[tuple[str, str]]:
-        return [tuple(x) for x in json.loads(self.red or "[]")]
+        """(path, label as closed) of each red box; a bare path stands for itself."""
+        out = []
+        for x in json.loads(self.red or "[]"):
+            if isinstance(x, str):
+                out.append((x, x))
+            elif x:
+                out.append((str(x[0]), str(x[1]) if len(x) > 1 else str(x[0])))
+        return out
 
 
 @dataclass
@@ -225,10 +234,18 @@ def state_of(session, record, feature, round_no=None) -> dict:
         "rounds": [{
             "round": r.round_no, "outcome": r.outcome, "reviewer": r.reviewer_name,
             "at": r.closed_at.isoformat(), "opinion": r.opinion,
-            "red": [{"path": p, "label": lbl} for p, lbl in r.red_boxes],
+            "red": round_red(r, labels),
             "green_count": r.green_count,
         } for r in rounds_of(session, record)],
     }
+
+
+def round_red(review_round, labels: dict) -> list[dict]:
+    """The red boxes of a closed round, each labelled in the reader's language from its path
+    (``labels``: the feature's path -> label now); a box the form no longer has (a goods line
+    removed since) keeps the label it was closed with."""
+    return [{"path": p, "label": str(labels[p]) if p in labels else lbl}
+            for p, lbl in review_round.red_boxes]
 
 
 def _review_roles(model, feature) -> frozenset:
