@@ -26,7 +26,8 @@ from __future__ import annotations
 import re
 
 from flask import has_app_context
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, or_, select
+from flask_babel import force_locale, get_locale
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, or_, select
 from sqlalchemy.orm import mapped_column
 
 from app.engine import (
@@ -56,6 +57,7 @@ from app.engine import (
     workflow_state,
 )
 from app.engine import codelists as codelist_data
+from app.engine.history import default_locale
 from app.engine.i18n import gettext as _
 from app.engine.i18n import lazy_gettext as _l
 from app.engine.i18n import lazy_pgettext
@@ -292,15 +294,40 @@ def _submitted(app, ctx) -> None:
     app.cert_bound_at = cert.bound_at
     # only the applicant's own export declaration: never another company's, nor an import one
     dec = _own_export_declaration(ctx.session, app.export_entry_no, app.company_id)
-    if dec is None:
-        app.export_declaration = _("智慧云报关中无此报关单")
-    else:
-        app.export_declaration = _(
-            "出口报关单 %(no)s：%(trade)s，运抵国 %(country)s，%(goods)s，状态 %(status)s",
-            no=dec.entry_id, trade=dec.trade_name or "",
-            country=codelist_data.display(ctx.session, "country", dec.trade_country) or "",
-            goods=dec.goods_names or "", status=dec.meta().workflow.state_label(dec.status))[:500]
+    # its facts, worded in each reader's language when shown (``_export_declaration_text``)
+    app.export_declaration_facts = {"found": False} if dec is None else {
+        "found": True, "no": dec.entry_id, "trade": dec.trade_name or "",
+        "country": dec.trade_country or "", "goods": dec.goods_names or "",
+        "status": dec.status}
+    # … and as the default language words them (the REST API's and the history's value)
+    with force_locale(default_locale()):
+        app.export_declaration = _declaration_words(ctx.session,
+                                                    app.export_declaration_facts)[:500]
     app.customs_reply = None
+
+
+def _declaration_words(session, facts: dict) -> str:
+    """The export declaration a submitted application cites, in the current language: its
+    number, 境内收发货人, 运抵国 (code and name), goods and status."""
+    if not facts.get("found"):
+        return _("智慧云报关中无此报关单")
+    code = facts.get("country") or ""
+    item = codelist_data.items(session, "country").get(code)
+    english = str(get_locale() or "").startswith("en")
+    name = (item.get("name_en") if english and item.get("name_en") else item["name"]) \
+        if item is not None else ""
+    return _("出口报关单 %(no)s：%(trade)s，运抵国 %(country)s，%(goods)s，状态 %(status)s",
+             no=facts.get("no") or "", trade=facts.get("trade") or "",
+             country=f"{code} {name}".strip(), goods=facts.get("goods") or "",
+             status=CdDeclaration.meta().workflow.state_label(facts.get("status")))
+
+
+def _export_declaration_text(app) -> str:
+    """出口报关单 as the reader reads it: worded from the facts kept at 提交; an application
+    submitted before they were kept shows the text it was given then."""
+    if app.export_declaration_facts is None:
+        return app.export_declaration or ""
+    return _declaration_words(session_for(app), app.export_declaration_facts)
 
 
 def _answer(title):
@@ -402,7 +429,9 @@ class CooCoordination(Record):
     cert_bound_at = field(DateTime, _l("证书关联时间"), system=True, copy=False,
                           section="customs")
     export_declaration = field(String(500), _l("出口报关单"), system=True, copy=False,
-                               section="customs")
+                               section="customs", display_fn=_export_declaration_text)
+    # what 提交 found of it in 智慧云报关 (number, country and status codes …), for the words above
+    export_declaration_facts = mapped_column(JSON(none_as_null=True))
     customs_reply = field(String(2000), _l("海关意见"), system=True, copy=False,
                           section="customs")
     result = field(String(500), _l("协调结果"), system=True, copy=False, section="customs")

@@ -11,6 +11,7 @@ CCPIT26610000104 (not bound), R266100000000105 (bound); enterprise2's R266100000
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -411,18 +412,18 @@ def test_trade_agreements_read_by_their_english_names(browser):
 
 
 def test_a_steps_inputs_read_in_the_readers_language_in_the_history(browser, db):
-    """办结 in English, read in Chinese: 协调结果：…, not the writer's 'Coordination Result'."""
+    """办结 in English, read in Chinese: 协调结果：…, not the writer's 'Coordination result'."""
     cus = browser("customs1")
     assert cus.get("/lang/en").status_code == 302
     resp = cus.post(f"/coo_coordination/{PENDING}/do/close",
                     data={"input-result": "Preference granted after consultation"})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
-    assert "Coordination Result: Preference granted" in cus.get(
+    assert "Coordination result: Preference granted" in cus.get(
         f"/coo_coordination/{PENDING}/history?tab=flow").get_data(as_text=True)
     zh = browser("customs1").get(f"/coo_coordination/{PENDING}/history?tab=opinions")
     html = zh.get_data(as_text=True)
     assert "协调结果：Preference granted after consultation" in html
-    assert "Coordination Result" not in html
+    assert "Coordination result" not in html
 
 
 # --- 提交 uses a declaration of 智慧云报关 only when it is the applicant's own export one ------
@@ -502,3 +503,68 @@ def test_submit_refuses_the_applicants_own_import_declaration_as_its_export_one(
     assert resp.status_code == 422 and resp.json["message"] == NOT_OWN_EXPORT, resp.json
     rec = get(db, CooCoordination, pk)
     assert rec.status == "draft" and rec.export_declaration is None
+
+
+# --- 出口报关单 beside an application, in the reader's language -----------------------------------
+def _pdf_text(resp) -> str:
+    from pypdf import PdfReader
+
+    assert resp.status_code == 200 and resp.data.startswith(b"%PDF"), resp.status_code
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(resp.data)).pages)
+    return " ".join(text.split())  # lines as wrapped to the page joined again
+
+
+def _page(b, path) -> str:
+    resp = b.get(path)
+    assert resp.status_code == 200, path
+    return html.unescape(resp.get_data(as_text=True))
+
+
+def test_the_export_declaration_beside_an_application_reads_in_the_readers_language(browser,
+                                                                                     db):
+    """What 提交 found of the export declaration is worded for whoever reads it — form and
+    print — not in the language of the enterprise user who submitted."""
+    zh_words = (f"出口报关单 {ENTRY_RELEASED}：", "运抵国 DEU 德国，", "状态 放行")
+    en_words = (f"Export declaration {ENTRY_RELEASED}: ", "destination DEU Germany,",
+                "status Released")
+    b = browser("customs1")
+    page = _page(b, f"/coo_coordination/{DECLARED}")
+    assert all(w in page for w in zh_words), page
+    assert b.get("/lang/en").status_code == 302
+    page = _page(b, f"/coo_coordination/{DECLARED}")
+    assert all(w in page for w in en_words) and not any(w in page for w in zh_words)
+    printed = _pdf_text(b.get(f"/coo_coordination/{DECLARED}/print"))
+    assert "destination DEU Germany" in printed and "运抵国" not in printed, printed
+    # enterprise2's application cites a declaration made elsewhere (demo application 5)
+    page = _page(b, f"/coo_coordination/{RETURNED}")
+    assert "Not a declaration of the Smart Cloud Customs platform" in page
+    assert "智慧云报关中无此报关单" not in page
+    printed = _pdf_text(b.get(f"/coo_coordination/{RETURNED}/print"))
+    assert "Not a declaration of the Smart Cloud Customs platform" in printed, printed
+    assert "智慧云报关中无此报关单" not in printed
+
+
+def test_an_application_submitted_in_english_is_read_in_chinese(api, browser, db):
+    """An enterprise user working in English submits; customs, in Chinese, read Chinese — and
+    the stored text (the REST API's) is the default language's, whoever submitted."""
+    c = api("enterprise1")
+    pk = _create(c, kind="customs", cert_no="R266100000000101", agreement_code="22")["id"]
+    resp = c.post(f"{API}/{pk}/action/submit?_l_=en", json={})
+    assert resp.status_code == 200 and resp.json["message"] == "Declared successfully", resp.json
+    rec = get(db, CooCoordination, pk)
+    assert "运抵国 DEU 德国，" in rec.export_declaration and "状态 放行" in rec.export_declaration
+    page = _page(browser("customs1"), f"/coo_coordination/{pk}")
+    assert "运抵国 DEU 德国，" in page and "状态 放行" in page and "Germany" not in page
+
+
+def test_an_export_declaration_stored_as_text_before_still_reads(browser, db):
+    """An application submitted before the facts were kept shows the text it was given."""
+    from sqlalchemy import null, update
+
+    db.execute(update(CooCoordination).where(CooCoordination.id == RETURNED).values(
+        export_declaration="出口报关单 900120260000300001：旧文本", export_declaration_facts=null()))
+    db.commit()
+    b = browser("customs1")
+    assert "出口报关单 900120260000300001：旧文本" in _page(b, f"/coo_coordination/{RETURNED}")
+    b.get("/lang/en")
+    assert "出口报关单 900120260000300001：旧文本" in _page(b, f"/coo_coordination/{RETURNED}")

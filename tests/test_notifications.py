@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 
-from sqlalchemy import select
+from sqlalchemy import null, select, update
 
 from app.engine import notify
 from app.engine.notify import Notice, OutboxMessage
 
-from .helpers import get
+from .helpers import created_id, get
 
 
 def test_home_page_shows_notices_and_todo(browser):
@@ -145,3 +147,116 @@ def test_customs_edit_and_delete_only_the_notices_their_office_published(browser
     # an administrator keeps every notice in hand
     assert api("admin").put(f"/api/v1/notice/{announcement.id}",
                             json={"content": "有效期 6 个月", "version": 1}).status_code == 200
+
+
+# --- notices and e-mails in the reader's language ----------------------------------------------
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def _row(page: str, pk: int) -> str:
+    """One row of a generated list (its cells' text as the reader sees it)."""
+    m = re.search(rf'<tr data-id="{pk}".*?</tr>', page, re.S)
+    assert m, f"no row {pk}"
+    return html.unescape(m.group(0))
+
+
+def _english(b):
+    assert b.get("/lang/en").status_code == 302
+    return b
+
+
+def test_a_system_notice_reads_in_each_readers_language_and_mails_abroad_in_english(browser,
+                                                                                      db):
+    """Customs, working in Chinese, asks an overseas institution for its annual report: the
+    institution's people read the notice in the language they chose, and its e-mail goes out
+    in English — the institution is abroad."""
+    from models.base import Organisation
+    from models.used_me import UeAnnualReport
+
+    inst = db.scalar(select(Organisation).where(Organisation.email == "pre-shipment@jmi.example"))
+    assert inst.country == "JPN"
+    customs = browser("customs1")
+    pk = created_id(customs.post("/ue_annual_report/new/do/save", data={
+        "institution_id": str(inst.id), "year": str(dt.date.today().year - 3)}))
+    customs.post(f"/ue_annual_report/{pk}/do/request")
+    db.rollback()
+    report = get(db, UeAnnualReport, pk)
+    assert report.status == "requested"
+    notice = db.scalar(select(Notice).where(Notice.entity == "ue_annual_report",
+                                            Notice.record_id == pk))
+    chinese = f"年度报告 {report.report_no}，请及时处理"
+    english = f"Annual report {report.report_no}: please deal with it promptly"
+
+    # stored as the default language writes it, whoever acted
+    assert (notice.title, notice.content) == ("年度报告", chinese)
+    zh = browser("institution1")
+    page = html.unescape(zh.get(f"/notice/{notice.id}").get_data(as_text=True))
+    assert chinese in page and english not in page
+    assert "年度报告" in _row(zh.get("/notice/?_searched=1").get_data(as_text=True), notice.id)
+
+    en = _english(browser("institution1"))
+    page = html.unescape(en.get(f"/notice/{notice.id}").get_data(as_text=True))
+    assert english in page and "请及时处理" not in page
+    assert "<small>Annual report</small>" in page  # the heading names it in English too
+    row = _row(en.get("/notice/?_searched=1").get_data(as_text=True), notice.id)
+    assert "Annual report" in row and not CJK.search(row), row
+
+    mail = db.scalar(select(OutboxMessage).where(OutboxMessage.recipient == inst.email,
+                                                 OutboxMessage.body.contains(report.report_no)))
+    assert (mail.subject, mail.body) == ("Annual report", english)
+
+
+def test_a_company_in_china_is_mailed_in_chinese_and_read_in_english(browser, db):
+    """A notice's parameters typed by a person (the opinion) stay as typed; the message around
+    them follows the reader."""
+    browser("commerce1").post("/me_licence_application/2/do/return", data={"opinion": "补充合同"})
+    db.rollback()
+    notice = db.scalar(select(Notice).where(Notice.content.contains("审批意见：补充合同")))
+    mail = db.scalar(select(OutboxMessage).where(OutboxMessage.body == notice.content))
+    assert mail.recipient == "trade@qinchuan-precision.example"
+    assert mail.subject == "机电产品进口单证申请被退回"
+    en = _english(browser("enterprise1"))
+    page = html.unescape(en.get(f"/notice/{notice.id}").get_data(as_text=True))
+    assert "M&E product import licence application returned" in page
+    assert "review opinion: 补充合同" in page and "审批意见" not in page
+
+
+def test_notices_written_by_hand_and_older_ones_read_as_written(browser, api, db):
+    """An office's own notice is shown as it wrote it, in every language; an administrator's
+    correction of a system notice likewise; a system notice made before its messages were kept
+    shows its stored content (its title, a message of its own, translated)."""
+    browser("admin").post("/notice/new/do/save", data={
+        "title": "系统维护通知", "kind": "公告", "content": "周六 22:00-24:00 维护"})
+    db.rollback()
+    own = db.scalar(select(Notice).where(Notice.title == "系统维护通知"))
+    en = _english(browser("enterprise1"))
+    page = html.unescape(en.get(f"/notice/{own.id}").get_data(as_text=True))
+    assert "系统维护通知" in page and "周六 22:00-24:00 维护" in page
+
+    approved = db.scalars(select(Notice).where(Notice.title == "机电产品进口单证申请已审批通过")
+                          .order_by(Notice.id)).all()
+    assert len(approved) >= 2
+    corrected, older = approved[0], approved[1]
+    page = html.unescape(en.get(f"/notice/{corrected.id}").get_data(as_text=True))
+    assert "M&E product import licence application approved" in page and "Licence No." in page
+    resp = api("admin").put(f"/api/v1/notice/{corrected.id}", json={
+        "content": "许可证有效期至年底（更正）", "version": corrected.version})
+    assert resp.status_code == 200, resp.json
+    page = html.unescape(en.get(f"/notice/{corrected.id}").get_data(as_text=True))
+    assert "许可证有效期至年底（更正）" in page and "Licence No." not in page
+    assert "M&E product import licence application approved" in page  # the title untouched
+
+    db.rollback()
+    db.execute(update(Notice).where(Notice.id == older.id).values(message=null()))
+    db.commit()
+    page = html.unescape(en.get(f"/notice/{older.id}").get_data(as_text=True))
+    assert older.content in page
+    assert "M&E product import licence application approved" in page
+
+
+def test_home_shows_system_notices_in_the_readers_language(browser):
+    b = browser("enterprise1")
+    assert b.get("/lang/en").status_code == 302
+    page = b.get("/").get_data(as_text=True)
+    assert "M&amp;E product import licence application approved" in page
+    assert "机电产品进口单证申请已审批通过" not in page
