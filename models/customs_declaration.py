@@ -1102,7 +1102,8 @@ class CdDeclaration(Record):
 
     def customs_notices(self) -> list:
         """The notices customs sent for this declaration (its customs steps, newest last):
-        (what, when, the receipt's text) — 打印通知书."""
+        (what — the status it told, 放行 as "Released", not the button's "Release" —, when,
+        the receipt's text, who) — 打印通知书."""
         from app.engine.history import flow_of
 
         wf = self.meta().workflow
@@ -1110,7 +1111,8 @@ class CdDeclaration(Record):
         for e in flow_of(object_session(self), self):
             t = wf.get(e.transition)
             if t is not None and CUSTOMS in t.roles:
-                out.append((t.label, e.at, e.opinion_text, e.org_name or e.actor_name))
+                out.append((wf.state_label(e.to_state) if e.to_state else t.label, e.at,
+                            e.opinion_text, e.org_name or e.actor_name))
         return out
 
 

@@ -54,9 +54,9 @@ MB = 1024 * 1024
 RETURNED, DELETION, INSPECTION, MISMATCH, OVERDUE, REJECTED, OTHER = (
     "returned", "deletion", "inspection", "mismatch", "overdue", "rejected", "other")
 KINDS = [
-    (RETURNED, _l("退单")),
+    (RETURNED, lazy_pgettext("异常类型", "退单")),
     (DELETION, _l("删单/改单申请")),
-    (INSPECTION, _l("查验")),
+    (INSPECTION, lazy_pgettext("异常类型", "查验")),
     (MISMATCH, _l("数据不一致")),
     (OVERDUE, _l("超期未放行")),
     (REJECTED, _l("入库失败")),

@@ -251,3 +251,13 @@ def test_a_declaration_deleted_by_a_customs_officer_registers_its_exception(api,
         CdDeclarationException.deletion_of == dec.id)).all()
     assert len(rows) == 1 and rows[0].kind == "deletion" and rows[0].linked_id == dec.id
     assert rows[0].reason == "海关删单"
+
+
+def test_exception_types_read_as_nouns_in_english(browser):
+    """异常类型 查验 / 退单 are kinds of exception (Inspection, Returned by customs), not the
+    officer's buttons of the declaration (Inspect, Return by customs)."""
+    b = browser("enterprise1")
+    assert b.get("/lang/en").status_code == 302
+    html = b.get("/cd_declaration_exception/new").get_data(as_text=True)
+    assert ">Inspection<" in html and ">Returned by customs<" in html
+    assert ">Inspect<" not in html and ">Return by customs<" not in html

@@ -63,6 +63,12 @@ def test_print_the_notices_customs_sent(api, browser):
     assert "900120260000123789" in txt
     txt = _pdf_text(b.get(f"/cd_declaration/{DRAFT}/print/notices").data)
     assert "暂无海关通知" in txt
+    # in English each notice is named by the status it told, not by the officer's button
+    en = browser("enterprise1")
+    assert en.get("/lang/en").status_code == 302
+    txt = _pdf_text(en.get(f"/cd_declaration/{BILL_ACCEPTED}/print/notices").data)
+    assert "Concluded" in txt and "Entered by customs" in txt, txt
+    assert not re.search(r"\bConclude\b", txt)
     # the list's 打印通知书 opens it for the checked record
     _s, html = b.text("/cd_declaration/")
     assert 'data-suffix="/print/view?print=notices"' in html
