@@ -315,3 +315,26 @@ def test_catalogue_is_readable_by_enterprises_and_maintained_by_commerce(api):
     assert ent.post("/api/v1/me_product/", json=body).status_code == 403
     resp = com.post("/api/v1/me_product/", json=body)
     assert resp.status_code == 201, resp.json
+
+
+def test_a_declared_search_on_the_last_change_is_a_rest_filter(api, db):
+    """最近操作时间 is a declared search (and a column) of 报关单: the screen filters by it, the
+    REST list refused it (不能按「updated_at」查询) because it is bookkeeping, not a field."""
+    import datetime as dt
+
+    c = api("enterprise1")
+    today = dt.date.today()
+
+    def ids(opr, day):
+        q = prison.dumps({"filters": [{"col": "updated_at", "opr": opr,
+                                       "value": day.isoformat()}]})
+        resp = c.get(f"/api/v1/cd_declaration/?q={q}")
+        assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+        return set(resp.json["ids"])
+
+    everything = set(c.get("/api/v1/cd_declaration/").json["ids"])
+    assert everything and ids("gt", today - dt.timedelta(days=1)) == everything
+    assert ids("lt", today - dt.timedelta(days=1)) == set()
+    # bookkeeping that is no declared search or column stays closed
+    q = prison.dumps({"filters": [{"col": "updated_by_id", "opr": "eq", "value": 1}]})
+    assert c.get(f"/api/v1/cd_declaration/?q={q}").status_code == 400

@@ -109,10 +109,15 @@ def sortable(model, columns) -> set[str]:
 
 
 def filterable(model, columns, searches) -> set[str]:
-    """The columns a list may be filtered by: its search fields and the columns it shows."""
+    """The columns a list may be filtered by: its search fields and the columns it shows —
+    declared fields, and the times every record keeps (最近操作时间) where it declares them."""
     meta = model.meta()
     allowed = {s.field for s in searches} | set(columns)
-    return {c for c in allowed if c in meta.fields and not meta.fields[c].secret}
+    return {c for c in allowed if (c in meta.fields and not meta.fields[c].secret)
+            or c in _KEPT_TIMES}
+
+
+_KEPT_TIMES = frozenset({"created_at", "updated_at"})
 
 
 def terms(model, searches: list[Search], filters: dict) -> tuple[tuple, dict, list, list[str]]:
