@@ -137,6 +137,9 @@ def _drop_unused_aggregate_hook() -> None:
         event.remove(Session, "after_flush", hook)
 
 
+_COMMITTED = "backoffice.sqlite_committed"  # the request has committed its transaction
+
+
 def _sqlite_pragmas(app) -> None:
     """SQLite (development): WAL, foreign keys, and real transactions.
 
@@ -164,8 +167,14 @@ def _sqlite_pragmas(app) -> None:
     @event.listens_for(db.engine, "begin")
     def _on_begin(conn):
         reading = conn.get_execution_options().get("sqlite_deferred_begin") or (
-            has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"))
+            has_request_context() and (request.method in ("GET", "HEAD", "OPTIONS")
+                                       or request.environ.get(_COMMITTED)))
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+    @event.listens_for(db.engine, "commit")
+    def _on_commit(conn):
+        if has_request_context():
+            request.environ[_COMMITTED] = True
 
 
 def _locale_from_request(app) -> None:
