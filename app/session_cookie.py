@@ -77,29 +77,35 @@ _signed_tokens: dict[tuple, tuple[float, str]] = {}
 
 def csrf_token() -> str:
     """``csrf_token()`` of the templates: Flask-WTF's ``generate_csrf``, with the token signed
-    for this session's raw token remembered."""
+    for this session's raw token remembered (also the one signed on the session's first page,
+    when the raw token is made)."""
     from flask_wtf.csrf import generate_csrf
 
     config = current_app.config
     field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    if field in g or field not in session or not isinstance(session[field], str):
+    if field in g:
         return generate_csrf()
     secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
     limit = config.get("WTF_CSRF_TIME_LIMIT")
     reuse = float("inf") if limit is None else limit / 100
-    key = (session[field], secret)
-    hit = _signed_tokens.get(key)
     now = time.monotonic()
-    if hit is None or now - hit[0] > reuse:
-        token = generate_csrf()
+    raw = session.get(field)
+    hit = _signed_tokens.get((raw, secret)) if isinstance(raw, str) else None
+    if hit is not None and now - hit[0] <= reuse:
+        setattr(g, field, hit[1])
+        return hit[1]
+    token = generate_csrf()
+    raw = session.get(field)
+    if isinstance(raw, str):
         if len(_signed_tokens) >= _MAX:
             _signed_tokens.clear()
-        _signed_tokens[key] = (now, token)
-        return token
-    setattr(g, field, hit[1])
-    return hit[1]
+        _signed_tokens[(raw, secret)] = (now, token)
+    return token
 
 
 def init_app(app) -> None:
+    """Install both; call after ``CSRFProtect(app)``, whose context processor would otherwise
+    hand the templates its own ``generate_csrf`` (a context processor outranks a global)."""
     app.session_interface = SessionCookies()
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})

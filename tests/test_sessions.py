@@ -115,11 +115,19 @@ def test_a_session_cookie_decoded_before_is_still_checked_for_age_keys_and_tampe
         app.permanent_session_lifetime = lifetime
 
 
-def test_the_csrf_token_of_a_page_is_the_sessions_and_no_other(browser):
+def test_the_csrf_token_of_a_page_is_the_sessions_and_no_other(browser, monkeypatch):
     """The token signed for a session is remembered: each session's pages carry a token its
-    own POSTs pass with, and another session's token is refused."""
+    own POSTs pass with, and another session's token is refused.  Each signature is made a
+    second later than the one before, so a token signed anew shows."""
+    import itertools
     import re
+    import time
 
+    from itsdangerous.timed import TimestampSigner
+
+    clock, signed_now = itertools.count(int(time.time()) - 3600), TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: next(clock) if (
+        self.salt == b"wtf-csrf-token") else signed_now(self))
     token = re.compile(r'name="csrf_token" value="([^"]+)"')
     a, b = browser("enterprise1"), browser("enterprise2")
     ta = token.search(a.get("/me_licence_application/").get_data(as_text=True)).group(1)
