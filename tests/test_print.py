@@ -131,3 +131,25 @@ def test_a_declarations_notices_print_in_the_work_area(browser):
     assert status == 200, html[:500]
     assert _frame_src(html) == "/cd_declaration/6/print/notices" and "海关通知书" in html
     assert _pdf(b.get("/cd_declaration/6/print/notices"))
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_a_declaration_of_three_goods_lines_prints_on_one_page_in_either_language(
+        browser, db, lang):
+    """The 报关单 is a one-page form: with three goods lines the English print kept its
+    signature row for a second page (longer code names wrapped in narrow boxes)."""
+    import io
+
+    from models.customs_declaration import CdDeclaration
+
+    dec = get(db, CdDeclaration, 5)
+    assert len(dec.goods) == 3
+    b = browser("enterprise1")
+    if lang != "zh_CN":
+        assert b.get(f"/lang/{lang}").status_code == 302
+    resp = b.get(f"/cd_declaration/{dec.id}/print")
+    assert resp.status_code == 200
+    pdf = PdfReader(io.BytesIO(resp.data))
+    assert len(pdf.pages) == 1
+    text = pdf.pages[0].extract_text()
+    assert ("Customs endorsement and seal" if lang == "en" else "海关批注及签章") in text
