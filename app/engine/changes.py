@@ -191,16 +191,18 @@ def _choice_errors(spec: FieldSpec, obj, value, current) -> list[str]:
 
 
 def _date_errors(spec: FieldSpec, value) -> list[str]:
-    """A date entered or changed that must lie ahead (a validity) or behind (a manufacture)."""
-    checks = ([validators.not_past] if spec.not_past else []) + (
+    """A date entered or changed: of this era (``validators.in_era``), and ahead of today (a
+    validity) or behind it (a manufacture) where the field says so."""
+    if not isinstance(value, dt.date):
+        return []
+    checks = [validators.in_era] + ([validators.not_past] if spec.not_past else []) + (
         [validators.not_future] if spec.not_future else [])
-    msgs = []
     for check in checks:
         try:
             check(value)
         except ValueError as e:
-            msgs.append(str(e))
-    return msgs
+            return [str(e)]
+    return []
 
 
 def order_errors(record, prefix: str = "") -> dict[str, list[str]]:

@@ -172,6 +172,21 @@ def not_past(value) -> None:
         raise ValueError(_("不能早于今天（%(today)s）", today=dt.date.today().isoformat()))
 
 
+# Dates typed by people lie in this span: 0202-12-08 (a slip for 2026) or 9999-12-31 (for
+# "no end") is no date of a trade, a machine's manufacture or a certificate.
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
+
+
+def in_era(value) -> None:
+    """A date (or time) entered from FIRST_DATE to LAST_DATE."""
+    if value is None:
+        return
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(_("日期应在 %(first)s 至 %(last)s 之间", first=FIRST_DATE.isoformat(),
+                           last=LAST_DATE.isoformat()))
+
+
 FIRST_YEAR = 2000  # before the single window and its catalogues
 
 
