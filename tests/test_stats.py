@@ -6,7 +6,9 @@ download as a workbook; bad filters are told, never a 500."""
 from __future__ import annotations
 
 import datetime as dt
+import html as html_mod
 import io
+import json
 import re
 import urllib.parse
 
@@ -14,6 +16,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from app.engine.listing import search_mode as _search_mode
 from models.customs_exception import CdDeclarationException
 
 from .test_customs_exceptions import API, _create
@@ -45,10 +48,15 @@ def data(api):
                 duty_post="报关员", client_name="西安长安医疗设备进出口有限公司")
 
 
+def _panel(html: str, chart: str) -> str:
+    """One chart's panel: its heading, the chart and the table of its numbers."""
+    panel = html[html.index(f'data-chart-name="{chart}"'):]
+    return panel[:panel.index("</table>")]
+
+
 def _table(html: str, chart: str) -> dict[str, int]:
     """The numbers under one chart: label -> count."""
-    panel = html[html.index(f'data-chart-name="{chart}"'):]
-    panel = panel[:panel.index("</table>")]
+    panel = _panel(html, chart)
     return {re.sub(r"<[^>]+>", "", a).strip(): int(b) for a, b in re.findall(
         r"<tr><td>(.*?)</td>\s*<td class=\"num\">(\d+)</td></tr>", panel, re.S)}
 
@@ -225,7 +233,7 @@ def test_every_statistics_workbook_downloads_a_sheet_per_chart(browser):
         for chart in feature.charts:
             rows = sheets[str(chart.label)]
             assert rows[0] == (str(chart.label), "数量")
-            assert {k: v for k, v in rows[1:-1] if v} == _table(html, chart.name), chart.name
+            assert dict(rows[1:-1]) == _table(html, chart.name), chart.name
             assert rows[-1] == ("合计", sum(v for _k, v in rows[1:-1]))
 
 
@@ -236,8 +244,9 @@ def _listed(b, href) -> int:
 
 def test_the_first_and_last_days_of_the_calendar_are_counted_never_a_500(app, browser, db):
     """止 9999-12-31 (\"no end\") or a range in year 1: every statistics screen and its
-    workbook answer; the month chart shows the months that exist (up to 9999-12; from 0001-01,
-    told when that cuts it short), each counting the rows of its month as its list does."""
+    workbook answer; the month chart shows the months that exist (up to 9999-12 when a record
+    is dated then; from 0001-01, told when the calendar — not the user's 起 — cuts it short),
+    each counting the rows of its month as its list does."""
     from sqlalchemy import DateTime, update
 
     from app.engine.listing import search_mode
@@ -265,6 +274,9 @@ def test_the_first_and_last_days_of_the_calendar_are_counted_never_a_500(app, br
             last = dt.datetime(9999, 12, 31, 23, 59, 59) if timed else dt.date(9999, 12, 31)
             db.execute(update(model).where(model.id == int(ids[0])).values({col: last}))
             db.commit()
+            # no 止 is the same as 止 9999-12-31: the chart ends with the latest record
+            assert list(_month_sheet(b.get(base + "xlsx"), chart)) == [
+                f"9999-{m:02d}" for m in range(1, 13)]
             query = f"?{name}__to=9999-12-31"
             resp = b.get(base + query)
             assert resp.status_code == 200, (meta.resource, query, resp.status_code)
@@ -280,14 +292,170 @@ def test_the_first_and_last_days_of_the_calendar_are_counted_never_a_500(app, br
             first = dt.datetime(1, 1, 1, 0, 0) if timed else dt.date(1, 1, 1)
             db.execute(update(model).where(model.id == int(ids[0])).values({col: first}))
             db.commit()
-            for query, shown in ((f"?{name}__from=0001-01-01&{name}__to=0001-02-01",
-                                  ["0001-01", "0001-02"]),
-                                 (f"?{name}__to=0001-01-01", ["0001-01"])):
+            for query, shown, cut in ((f"?{name}__from=0001-01-01&{name}__to=0001-02-01",
+                                       ["0001-01", "0001-02"], False),
+                                      (f"?{name}__to=0001-01-01", ["0001-01"], True)):
                 resp = b.get(base + query)
                 assert resp.status_code == 200, (meta.resource, query, resp.status_code)
                 html = resp.get_data(as_text=True)
-                assert f"「{chart.label}」只能从 0001-01 起统计" in html, meta.resource
+                # told only when the calendar cuts the 12 months short, not the user's 起
+                assert (f"「{chart.label}」只能从 0001-01 起统计" in html) is cut, query
                 months = _month_sheet(b.get(base + "xlsx" + query), chart)
                 assert list(months) == shown
                 assert months["0001-01"] == _table(html, chart.name)["0001-01"] == _listed(
                     b, f"/{meta.resource}/?_searched=1&{name}__to=0001-01-31") >= 1
+
+
+# --- the months a chart shows; the same numbers on the screen, in the chart and the workbook --
+def _drawn(html: str, chart: str) -> dict[str, int]:
+    """What the chart itself draws (its data-chart numbers): label -> count; {} when it draws
+    nothing (no record counted)."""
+    m = re.search(r'data-chart="([^"]*)"', _panel(html, chart))
+    if not m:
+        return {}
+    d = json.loads(html_mod.unescape(m.group(1)))
+    return dict(zip(d["labels"], d["values"], strict=True))
+
+
+def _last_months(n: int) -> list[str]:
+    return [_month_ago(i).strftime("%Y-%m") for i in reversed(range(n))]
+
+
+def _nothing_after_this_month(db, model, name) -> None:
+    """The demo data: no record of ``model`` dated after this month (what the charts assume)."""
+    db.rollback()
+    latest = db.scalar(select(func.max(getattr(model, name))))
+    assert latest is None or (latest.year, latest.month) <= (TODAY.year, TODAY.month)
+
+
+def test_a_range_open_to_the_end_of_the_calendar_shows_months_with_data_never_empty_years(
+        browser, db):
+    """止 9999-12-31 is "no end" (and 起 0001-01-01 "no start"): the month chart ends this month
+    (or with the latest record counted, if later), not in December of year 9999; it begins with
+    the user's 起 when that is later than 12 months back; a range that holds no month with data
+    to show (in the future, or 起 after 止) shows none — on the screen and in the workbook, never
+    a 500, never more than the chart's 12 months."""
+    for model, feature, user in _statistics():
+        meta, b = model.meta(), browser(user)
+        base = f"/{meta.resource}/{feature.path}/"
+        for chart in (c for c in feature.charts if c.month_of):
+            name = chart.month_of
+            _nothing_after_this_month(db, model, name)
+            last12 = _last_months(12)
+            since = _month_ago(2).isoformat()
+            yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+            for query, shown in (
+                    (f"?{name}__to=9999-12-31", last12),
+                    (f"?{name}__from=0001-01-01&{name}__to=9999-12-31", last12),
+                    (f"?{name}__from=0001-01-01", last12),
+                    (f"?{name}__from={since}&{name}__to=9999-12-31", last12[-3:]),
+                    (f"?{name}__from={since}", last12[-3:]),
+                    # a range the user closed in the past: its months, empty ones included
+                    (f"?{name}__from=2020-01-15&{name}__to=2020-03-31",
+                     ["2020-01", "2020-02", "2020-03"]),
+                    (f"?{name}__to=2020-03-31", [f"{y}-{m:02d}" for y, m in
+                                                 [(2019, m) for m in range(4, 13)]
+                                                 + [(2020, m) for m in range(1, 4)]]),
+                    (f"?{name}__from=9999-01-01", []),
+                    (f"?{name}__from=9999-01-01&{name}__to=9999-12-31", []),
+                    (f"?{name}__from={TODAY.isoformat()}&{name}__to={yesterday}", [])):
+                resp = b.get(base + query)
+                assert resp.status_code == 200, (meta.resource, query, resp.status_code)
+                html = resp.get_data(as_text=True)
+                assert list(_table(html, chart.name)) == shown, (meta.resource, query)
+                months = _month_sheet(b.get(base + "xlsx" + query), chart)
+                assert list(months) == shown, (meta.resource, query)
+                assert "只能从" not in html, (meta.resource, query)
+                if not shown:
+                    assert "没有符合条件的记录" in _panel(html, chart.name)
+
+
+def test_every_chart_lists_under_it_what_it_draws_and_the_workbook_holds(browser, db):
+    """享惠受阻协调统计 as 异常统计 (the engine, for every declaration): the table under a month
+    chart lists every month of its span, empty months included — the months the chart draws
+    and the workbook lists; the other charts the same values in all three."""
+    for model, feature, user in _statistics():
+        meta, b = model.meta(), browser(user)
+        base = f"/{meta.resource}/{feature.path}/"
+        html = b.get(base).get_data(as_text=True)
+        sheets = _sheets(b.get(base + "xlsx"))
+        for chart in feature.charts:
+            table = _table(html, chart.name)
+            assert list(dict(sheets[str(chart.label)][1:-1]).items()) == list(table.items()), \
+                (meta.resource, chart.name)
+            if sum(table.values()):
+                assert list(_drawn(html, chart.name).items()) == list(table.items()), \
+                    (meta.resource, chart.name)
+            if chart.month_of:
+                _nothing_after_this_month(db, model, chart.month_of)
+                assert list(table) == _last_months(12), (meta.resource, chart.name)
+
+
+# --- what the user reads -----------------------------------------------------------------------
+def test_a_count_reads_as_a_count_and_goods_quantity_stays_quantity(browser, data):
+    """数量 over the counts is a number of records ("Count" in English), not the goods'
+    数量 ("Quantity"), on the screen and in the workbook; its last row is the "Total"."""
+    b = browser("customs1")
+    html = b.get(STATS).get_data(as_text=True)
+    assert '<th class="num">数量</th>' in html
+    assert _sheets(b.get(STATS + "xlsx"))["按异常类型"][0] == ("按异常类型", "数量")
+    b.get("/lang/en")
+    html = b.get(STATS).get_data(as_text=True)
+    assert '<th class="num">Count</th>' in html and "Quantity" not in html
+    for rows in _sheets(b.get(STATS + "xlsx")).values():
+        assert rows[0][1] == "Count" and rows[-1][0] == "Total", rows
+    goods = browser("enterprise1")
+    goods.get("/lang/en")
+    form = goods.get("/me_licence_application/1").get_data(as_text=True)
+    assert ">Quantity<" in form and ">Count<" not in form
+
+
+# --- the same inputs accepted or refused the same way by the screen and its workbook ----------
+def test_the_workbook_refuses_the_filter_the_screen_refuses_in_the_user_s_language(browser):
+    """A date the search cannot read (2026-13-45, 31.12.2026): the screen tells which field to
+    correct; its workbook answers 400 with the same message (not every record as if unfiltered),
+    in the user's language; text no database holds (NUL) is 400 for both."""
+    for model, feature, user in _statistics():
+        meta, b = model.meta(), browser(user)
+        base = f"/{meta.resource}/{feature.path}/"
+        ranges = [s.field for s in feature.searches(model)
+                  if _search_mode(model, s) == "range"]
+        assert ranges, meta.resource
+        for f in ranges:
+            for query in (f"?{f}__from=2026-13-45", f"?{f}__to=31.12.2026",
+                          f"?{f}__from=2026-01-01&{f}__to=9999-99-99"):
+                screen = b.get(base + query)
+                assert screen.status_code == 200
+                told = re.search(r"「[^」]+」的查询条件格式错误", screen.get_data(as_text=True))
+                assert told, (meta.resource, query)
+                resp = b.get(base + "xlsx" + query)
+                assert resp.status_code == 400, (meta.resource, query, resp.status_code)
+                assert resp.data[:2] != b"PK" and told.group(0) in resp.get_data(as_text=True)
+            for path in (base, base + "xlsx"):
+                assert b.get(path + f"?{f}__from=2026-01-01%00").status_code == 400
+        b.get("/lang/en")
+        resp = b.get(base + f"xlsx?{ranges[0]}__from=2026-13-45")
+        text = resp.get_data(as_text=True)
+        assert resp.status_code == 400 and "has an invalid format" in text, meta.resource
+        assert "查询条件格式错误" not in text
+
+
+def test_a_filter_the_screen_does_not_offer_neither_counts_nor_leaks_into_its_links(
+        browser, data):
+    """The list searches by 异常类型 (and 享惠受阻 by 处理状态), the statistics screen does not:
+    such a parameter in its address changes nothing — neither its numbers nor the lists its
+    bars, 查看明细 and 导出统计表 open (each bar still lists exactly the rows it counts)."""
+    for b, base, query, charts in (
+            (browser("enterprise1"), STATS, "?kind=returned",
+             ("by_kind", "by_month", "by_post", "by_penalty")),
+            (browser("customs1"), "/coo_coordination/stats/", "?status=declared",
+             ("by_kind", "by_agreement", "by_status", "by_month"))):
+        plain = b.get(base).get_data(as_text=True)
+        html = b.get(base + query).get_data(as_text=True)
+        toolbar = html[html.index('class="btn-toolbar list-toolbar"'):]
+        toolbar = toolbar[:toolbar.index("</div>")].replace("&amp;", "&")
+        assert "导出统计表" in toolbar and query[1:] not in toolbar, base
+        for chart in charts:
+            assert _table(html, chart) == _table(plain, chart), (base, chart)
+            for label, href in _links(html, chart).items():
+                assert _listed(b, href) == _table(html, chart)[label], (base, chart, label)
