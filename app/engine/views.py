@@ -71,10 +71,10 @@ def engine_route(f):
             abort(403)
         try:
             return f(self, actor, *args, **kwargs)
-        except policy.NotFound as e:
+        except policy.Refused as e:  # not found (404), a request it cannot serve (400) …
             db_session().rollback()
             return render_template("engine/error.html", message=str(e.message),
-                                   appbuilder=current_app.appbuilder), 404
+                                   appbuilder=current_app.appbuilder), e.status
 
     return wrapper
 
@@ -689,7 +689,7 @@ class RecordView(BaseView):
 def export_query(session, model, actor, params: dict):
     """The records and columns of a list's 导出 with the list's own search ``params`` (its
     screen, filters, checked rows), within the actor's scope: the same for the request and
-    for the background job."""
+    for the background job.  A filter the search cannot read is refused (400)."""
     meta = model.meta()
     screen = next((s for s in meta.screens if s.name == params.get("_screen")), None)
     if params.get("_screen") and screen is None or not policy.can_open_screen(actor, model,
@@ -698,9 +698,11 @@ def export_query(session, model, actor, params: dict):
     searches = screen.search if screen is not None else meta.search
     filters = {k: v for k, v in params.items() if not k.startswith("_")}
     columns = screen.columns if screen else meta.list_columns
-    q, _errors = listing.select_all(model, actor, searches, filters,
-                                    where=screen.where if screen else None, session=session,
-                                    rules=screen.scope if screen else None, columns=columns)
+    q, errors = listing.select_all(model, actor, searches, filters,
+                                   where=screen.where if screen else None, session=session,
+                                   rules=screen.scope if screen else None, columns=columns)
+    if errors:  # the list tells them and leaves them out; a file cannot tell
+        raise policy.Refused(_("；").join(errors), 400)
     if params.get("_ids"):  # 列表导出 of the checked rows (within the same scope)
         ids = [policy.parse_id(i) for i in params["_ids"].split(",") if i.strip()]
         q = q.where(model.id.in_([i for i in ids if i is not None]))
