@@ -16,12 +16,16 @@ A run of 报关单同步 is a record (``cd_dec_sync``): the manual's form (按�
 The inbox is shared by every company of the platform: a file of another company (its
 统一社会信用代码 that of another organisation here) is not this run's — skipped and left in the
 inbox for that company's own sync, as a file the run does not select is, never rejected, counted
-or named in the report.
+or named in the report.  So is a file another company's run moved away after this run listed the
+inbox (gone when it is read, or while the inbox is listed).  A message or receipt naming a number
+(统一编号, 预录入编号, 海关编号 …) that is another company's record's is rejected with a reason
+that says only that the number cannot be matched to the company's record — never whose it is.
 
 A file that cannot be used — over MAX_BYTES (refused by its size, before it is read), not
 well-formed XML, with a DOCTYPE or entities, of a company not registered here, a receipt for a
-declaration that is not there, a receipt whose 海关编号 is malformed or already another
-declaration's — is moved to ``rejected/`` with the reason beside it and a line in the report.
+declaration that is not there, a receipt whose 海关编号 is malformed, another declaration's, or
+another than the one the declaration already has — is moved to ``rejected/`` with the reason
+beside it and a line in the report.
 Each file is applied in a savepoint: a file that fails — the database's refusal included (a
 unique number taken meanwhile, a value too long) — leaves nothing behind and is rejected; the
 other files sync and the run is recorded.  Files are moved only after the commit.
@@ -39,8 +43,9 @@ Receipt format (the single window's 回执, reduced to what a status needs)::
 
 Receipts may arrive out of order (放行 before 审结): the status only moves forward along
 已申报 → 海关入库成功 → 审结 → 查验 → 放行 → 结关; a late receipt is kept in the history without
-moving the status back.  Every receipt is one entry of the declaration's history (its customs
-steps), which 打印通知书 prints.
+moving the status back — its 海关编号 is kept all the same while the declaration has none (in
+whatever status; a receipt received before without it gives it when sent again with it).  Every
+receipt is one entry of the declaration's history (its customs steps), which 打印通知书 prints.
 """
 
 from __future__ import annotations
@@ -284,7 +289,7 @@ def run_sync(session, run_rec, actor, src=None, progress=None) -> Run:
     run = Run()
     if isinstance(run_rec, CdDecSync):  # what 申报 queued goes out with a declaration sync
         _send_outbox(session, org, src, run)
-    items = src.incoming()
+    items = _listing(src)
     for n, item in enumerate(items, 1):
         _one_file(session, run_rec, org, actor, src, item, run)
         if progress is not None:
@@ -296,10 +301,31 @@ def run_sync(session, run_rec, actor, src=None, progress=None) -> Run:
     return run
 
 
+LISTING_ATTEMPTS = 3
+
+
+def _listing(src) -> list:
+    """The inbox's files.  The inbox is shared: a file another company's run moves away while
+    the directory is listed (between its entry and its size) fails the listing — listed again,
+    without it."""
+    for attempt in range(1, LISTING_ATTEMPTS + 1):
+        try:
+            return src.incoming()
+        except FileNotFoundError:
+            if attempt == LISTING_ATTEMPTS:
+                current_app.logger.warning("sync: the inbox kept changing while listed")
+                raise policy.Refused(_("收件箱正在被其他同步处理，请稍后重新同步"),
+                                     status=409) from None
+    return []  # pragma: no cover - the loop returns or raises
+
+
 def _send_outbox(session, org, src, run: Run) -> None:
+    # row-locked, skipping what another run of the company is sending now: a message is
+    # written to the outbox once, never by two runs into the same file at once
     rows = session.scalars(select(CdMessage).join(
         CdDeclaration, CdDeclaration.id == CdMessage.declaration_id).where(
-        CdDeclaration.company_id == org.id, CdMessage.sent_at.is_(None)).order_by(CdMessage.id))
+        CdDeclaration.company_id == org.id, CdMessage.sent_at.is_(None)).order_by(CdMessage.id)
+        .with_for_update(of=CdMessage, skip_locked=True))
     for msg in rows:
         src.send(f"DecMessage-{msg.client_seq_no}.xml", msg.body.encode("utf-8"))
         msg.sent_at = now()
@@ -320,7 +346,11 @@ def _one_file(session, run_rec, org, actor, src, item, run: Run) -> None:
     if item.size > MAX_BYTES:
         _reject(session, src, item, run, _("文件超过 %(n)s MB，未读取", n=MAX_BYTES // (1024 * 1024)))
         return
-    data = src.read(item.name)
+    try:
+        data = src.read(item.name)
+    except FileNotFoundError:
+        # gone since the listing: another company's run took its own file — not this run's
+        return
     run.counts["files"] += 1
     sp = session.begin_nested()
     try:
@@ -413,9 +443,12 @@ def upsert(session, model, state_model, org, actor, seq_no, payload: dict, numbe
     what = model.meta().label
     rec = session.scalar(select(model).where(model.seq_no == seq_no).with_for_update()) \
         if seq_no else None
-    if rec is not None and rec.company_id != org.id:
-        raise MessageError(_("统一编号 %(no)s 是其他企业的%(what)s，不能同步", no=seq_no,
-                             what=what))
+    taken = _numbers_of_others(session, model, org, {"seq_no": seq_no, **numbers})
+    if taken is not None:
+        # whose it is, or that it is anyone's, is not this company's to know
+        name, value = taken
+        raise MessageError(_("%(field)s %(no)s 无法对应本企业的%(what)s，不能同步",
+                             field=model.meta().fields[name].label, no=value, what=what))
     key = next(iter(state_model.__table__.primary_key.columns)).name
     if rec is None:
         report = ImportReport()
@@ -448,6 +481,20 @@ def upsert(session, model, state_model, org, actor, seq_no, payload: dict, numbe
     state.body_sha, state.version, state.synced_at = sha, rec.version, now()
     run.counts["updated"] += 1
     return _("更新%(what)s %(no)s", what=what, no=seq_no)
+
+
+def _numbers_of_others(session, model, org, numbers: dict) -> tuple[str, str] | None:
+    """(field, value) of the first unique number of the message (统一编号, 预录入编号, 海关编号,
+    清单编号 …) that a record of another company holds, else None."""
+    owner = getattr(model, model.meta().owner)
+    for name, value in numbers.items():
+        column = model.__table__.columns.get(name)
+        if not value or column is None or not column.unique:
+            continue
+        if session.scalar(select(model.id).where(getattr(model, name) == value,
+                                                 owner != org.id).limit(1)) is not None:
+            return name, value
+    return None
 
 
 def _content_sha(root) -> str:
@@ -485,32 +532,43 @@ def _receipt(session, _run_rec, org, actor, _data, root, name: str, run: Run) ->
         raise MessageError(_("回执的报关单（统一编号 %(no)s）不存在", no=seq_no or "-"))
     if dec.status not in CUSTOMS_STATES:
         raise MessageError(_("报关单 %(no)s 尚未申报，不能接收回执", no=seq_no))
-    if session.scalar(select(CdReceipt.id).where(
-            CdReceipt.declaration_id == dec.id, CdReceipt.channel == channel,
-            CdReceipt.notice_at == at)):
+    # the 海关编号: kept whenever the declaration has none yet, whatever its status; another
+    # than the one it has is a receipt not for it — rejected, the declaration unchanged
+    if entry_id and dec.entry_id and entry_id != dec.entry_id:
+        raise MessageError(_("回执的海关编号 %(no)s 与报关单 %(seq)s 已有的海关编号 %(old)s "
+                             "不一致，未接收该回执", no=entry_id, seq=seq_no, old=dec.entry_id))
+    new_entry_id = entry_id if entry_id and not dec.entry_id else None
+    holder = _entry_id_taken(session, dec, new_entry_id) if new_entry_id else None
+    if holder:
+        if holder == org.id:  # one of the company's own declarations: its to know
+            raise MessageError(_("海关编号 %(no)s 已属于其他报关单，不能写入报关单 %(seq)s",
+                                 no=new_entry_id, seq=seq_no))
+        raise MessageError(_("海关编号 %(no)s 无法对应本企业的报关单 %(seq)s，未接收该回执",
+                             no=new_entry_id, seq=seq_no))
+    seen = session.scalar(select(CdReceipt.id).where(
+        CdReceipt.declaration_id == dec.id, CdReceipt.channel == channel,
+        CdReceipt.notice_at == at)) is not None
+    if seen and not new_entry_id:
         run.counts["unchanged"] += 1
         return _("回执已接收过，未变化")
     target, step = CHANNELS[channel]
     before = dec.status
-    moves = _moves(before, target)
-    new_entry_id = entry_id if moves and channel == "L" and not dec.entry_id else None
-    if new_entry_id and _entry_id_taken(session, dec, new_entry_id):
-        raise MessageError(_("海关编号 %(no)s 已属于其他报关单，不能写入报关单 %(seq)s",
-                             no=new_entry_id, seq=seq_no))
+    moves = not seen and _moves(before, target)
     state = session.get(CdSyncState, dec.id)
     fresh = state is not None and state.version == dec.version
     with system():
         if moves:
             dec.status = target
-            if new_entry_id:
-                dec.entry_id = new_entry_id
-        session.add(CdReceipt(declaration_id=dec.id, channel=channel, notice_at=at,
-                              note=text("Note"), file_name=name))
-        entry = add_flow_entry(session, dec, step, before, dec.status, actor,
-                               text("Note"), role=CUSTOMS)
-        entry.at, entry.actor_name, entry.org_name = at, _("海关回执"), _("海关")
-        if channel == "D":
-            record_deletion(session, dec, at.date())
+        if new_entry_id:
+            dec.entry_id = new_entry_id
+        if not seen:  # received before (without its 海关编号): only the number is new
+            session.add(CdReceipt(declaration_id=dec.id, channel=channel, notice_at=at,
+                                  note=text("Note"), file_name=name))
+            entry = add_flow_entry(session, dec, step, before, dec.status, actor,
+                                   text("Note"), role=CUSTOMS)
+            entry.at, entry.actor_name, entry.org_name = at, _("海关回执"), _("海关")
+            if channel == "D":
+                record_deletion(session, dec, at.date())
         session.flush()
         if fresh:
             state.version = dec.version
@@ -518,15 +576,19 @@ def _receipt(session, _run_rec, org, actor, _data, root, name: str, run: Run) ->
         if dec.status == "closed" and before != "closed" else []
     run.counts["receipts"] += 1
     wf = CdDeclaration.meta().workflow
-    return _("；").join([_("回执：报关单 %(no)s %(old)s → %(new)s", no=seq_no,
-                          old=wf.state_label(before), new=wf.state_label(dec.status)),
-                        *problems])
+    said = _("回执已接收过") if seen else _(
+        "回执：报关单 %(no)s %(old)s → %(new)s", no=seq_no, old=wf.state_label(before),
+        new=wf.state_label(dec.status))
+    if new_entry_id:
+        said = _("%(said)s，海关编号 %(no)s 已写入", said=said, no=new_entry_id)
+    return _("；").join([said, *problems])
 
 
-def _entry_id_taken(session, dec, entry_id: str) -> bool:
-    """The 海关编号 is already another declaration's (of any company)."""
-    return session.scalar(select(CdDeclaration.id).where(
-        CdDeclaration.entry_id == entry_id, CdDeclaration.id != dec.id).limit(1)) is not None
+def _entry_id_taken(session, dec, entry_id: str) -> int | None:
+    """The company of the other declaration (of any company) that already has the 海关编号,
+    else None."""
+    return session.scalar(select(CdDeclaration.company_id).where(
+        CdDeclaration.entry_id == entry_id, CdDeclaration.id != dec.id).limit(1))
 
 
 reads("cd_dec_sync", {f"{{{NS}}}DecMessage": _message, f"{{{NS}}}DecReceipt": _receipt},

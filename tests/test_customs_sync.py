@@ -11,14 +11,17 @@ import io
 import json
 import os
 import re
+import threading
 
 import pdfplumber
+import pytest
 from sqlalchemy import func, select
 
 from models.base import Organisation
 from models.customs_declaration import CdDeclaration
 from models.customs_sync import CdReceipt
 
+from .conftest import PG_URL
 from .helpers import created_id, wait_job
 
 DRAFT, UNDER_REVIEW, RETURNED, PASSED, RELEASED, BILL_ACCEPTED, OTHER_DRAFT = range(1, 8)
@@ -398,3 +401,369 @@ def test_a_file_the_database_refuses_is_rejected_and_the_run_goes_on(api, browse
     hist = json.dumps(api("enterprise1").get(f"{API}/{PASSED}/history").json,
                       ensure_ascii=False)
     assert "单证审结" in hist and "入库成功" not in hist
+
+
+# --- the REST API starts a run as the screen does ---------------------------------------------
+SYNC_API = "/api/v1/cd_dec_sync/"
+
+
+def _follow_job(client, url, timeout=60):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = client.get(url)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        if resp.json["finished"]:
+            return resp.json
+        assert time.monotonic() < deadline, resp.json
+        time.sleep(0.2)
+
+
+def test_the_api_starts_a_sync_run_as_the_screen_does(api, db, exchange):
+    """POST /api/v1/cd_dec_sync/ is the screen's 确定: the run is made and run, the answer is
+    the run as stored (201, its status and report); 按天 answers with the job to follow."""
+    from models.customs_sync import CdDecSync
+
+    (exchange / "inbox" / "a.xml").write_bytes(_message(api, RELEASED, "E20269999999999991"))
+    e1 = api("enterprise1")
+    resp = e1.post(SYNC_API, json={"mode": "ticket", "ent_category": "D",
+                                   "seq_no": "E20269999999999991"})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    body = resp.json
+    assert body["status"] == "done" and body["status_label"] == "已同步"
+    assert body["message"] == "同步完成"
+    run = body["result"]
+    assert run["id"] == body["id"] and run["status"] == "done" and run["mode"] == "ticket"
+    assert (run["files"], run["created"], run["rejected"]) == (1, 1, 0)
+    assert "新增报关单 E20269999999999991" in run["report"]
+    assert (exchange / "done" / "a.xml").exists()
+    shown = e1.get(f"{SYNC_API}{body['id']}")
+    assert shown.status_code == 200 and shown.json["result"]["report"] == run["report"]
+    db.rollback()
+    dec = db.scalar(select(CdDeclaration).where(CdDeclaration.seq_no == "E20269999999999991"))
+    assert dec is not None and dec.company_id == db.get(CdDecSync, body["id"]).company_id
+    # 按天: a background job, as on the screen — the answer names it
+    xml = re.sub(rb"<SignDate>\d+</SignDate>", b"<SignDate>2026120310000000</SignDate>",
+                 _message(api, RELEASED, "E20269999999999992"))
+    (exchange / "inbox" / "b.xml").write_bytes(xml)
+    resp = e1.post(SYNC_API, json={"mode": "day", "ent_category": "D",
+                                   "op_from": "2026-12-01", "op_to": "2026-12-31"})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    body = resp.json
+    assert body["status"] in ("syncing", "done") and body["job"]["status_url"]
+    assert _follow_job(e1, body["job"]["status_url"])["status"] == "done"
+    run = e1.get(f"{SYNC_API}{body['id']}").json["result"]
+    assert run["status"] == "done" and "新增报关单 E20269999999999992" in run["report"]
+    # another company does not see the runs
+    assert api("enterprise2").get(f"{SYNC_API}{body['id']}").status_code == 404
+
+
+def test_the_api_refuses_a_sync_run_as_the_screen_does(api, db, exchange):
+    from models.customs_sync import CdDecSync
+
+    before = _count(db, CdDecSync)
+    (exchange / "inbox" / "a.xml").write_bytes(_message(api, RELEASED, "E20269999999999991"))
+    for user in ("customs1", "admin"):  # the screen offers them no 报关单同步 either
+        resp = api(user).post(SYNC_API, json={"mode": "ticket", "ent_category": "D",
+                                              "seq_no": "E20269999999999991"})
+        assert resp.status_code == 403, (user, resp.get_data(as_text=True))
+    e1 = api("enterprise1")
+    resp = e1.post(SYNC_API, json={"mode": "ticket", "ent_category": "D"})
+    assert resp.status_code == 422 and "seq_no" in resp.json["errors"], resp.json
+    resp = e1.post(SYNC_API, json={"mode": "day", "ent_category": "D",
+                                   "op_from": "2026-12-03", "op_to": "2026-12-01"})
+    assert resp.status_code == 422
+    assert resp.json["errors"]["op_to"] == ["结束日期不能早于开始日期"]
+    resp = e1.post(SYNC_API, json={"mode": "weekly", "ent_category": "D"})
+    assert resp.status_code == 422 and "mode" in resp.json["errors"], resp.json
+    resp = e1.post(SYNC_API, json={"mode": "day", "ent_category": "D",
+                                   "op_from": "not-a-date", "op_to": "2026-12-01"})
+    assert resp.status_code == 422 and "op_from" in resp.json["errors"], resp.json
+    resp = e1.post(SYNC_API, data="mode=ticket", content_type="text/plain")
+    assert resp.status_code == 400 and resp.json["message"] == "请求内容必须是 JSON 对象"
+    resp = e1.post(SYNC_API, json={"mode": "day", "ent_category": "D",
+                                   "op_from": "2026-12-03", "op_to": "2026-12-01"},
+                   headers={"Accept-Language": "en"})
+    assert resp.status_code == 422 and not re.search(r"[\u4e00-\u9fff]", resp.json["message"])
+    assert not re.search(r"[\u4e00-\u9fff]", resp.json["errors"]["op_to"][0])
+    assert _count(db, CdDecSync) == before  # nothing refused is stored, nothing read
+    assert (exchange / "inbox" / "a.xml").exists()
+    # sent twice with the same Idempotency-Key: one run
+    key = {"Idempotency-Key": "sync-run-0001"}
+    first = e1.post(SYNC_API, json={"mode": "ticket", "ent_category": "D",
+                                    "seq_no": "E20269999999999991"}, headers=key)
+    again = e1.post(SYNC_API, json={"mode": "ticket", "ent_category": "D",
+                                    "seq_no": "E20269999999999991"}, headers=key)
+    assert first.status_code == 201 and again.status_code == 201, again.get_data(as_text=True)
+    assert again.json["id"] == first.json["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert _count(db, CdDecSync) == before + 1
+
+
+# --- another company's numbers are never revealed ----------------------------------------------
+def _other_company_declaration(api, browser, db, exchange):
+    """enterprise2 syncs a declaration of its own carrying customs' numbers (统一编号,
+    预录入编号, 海关编号): (its id, the numbers)."""
+    other_scc = db.get(Organisation, db.get(CdDeclaration, OTHER_DRAFT).company_id).uscc
+    db.rollback()
+    seq = "E20268888888888881"
+    (exchange / "inbox" / "e2.xml").write_bytes(_message(api, RELEASED, seq, scc=other_scc))
+    _pk, html = _sync(browser("enterprise2"), seq_no=seq)
+    assert f"新增报关单 {seq}" in html, html
+    db.rollback()
+    dec = db.scalar(select(CdDeclaration).where(CdDeclaration.seq_no == seq))
+    assert dec.entry_id and dec.pre_entry_no
+    return dec.id, {"seq": seq, "entry_id": dec.entry_id, "pre_entry_no": dec.pre_entry_no}
+
+
+def test_a_number_of_another_company_is_rejected_without_revealing_it(api, browser, db,
+                                                                      exchange):
+    """enterprise1's file naming a 统一编号 / 预录入编号 / 海关编号 that is another company's
+    declaration's is rejected with a reason that does not say whose it is, and nothing of the
+    other company's declaration changes."""
+    other_id, nums = _other_company_declaration(api, browser, db, exchange)
+    other_version = db.get(CdDeclaration, other_id).version
+    draft_seq = db.get(CdDeclaration, OTHER_DRAFT).seq_no
+    db.rollback()
+    inbox, rejected = exchange / "inbox", exchange / "rejected"
+    # its 统一编号 another company's (the draft of enterprise2, the synced one)
+    inbox.joinpath("a-seq.xml").write_bytes(_message(api, RELEASED, draft_seq))
+    inbox.joinpath("b-seq.xml").write_bytes(_message(api, RELEASED, nums["seq"]))
+    # a 统一编号 of its own, the other numbers another company's
+    own = re.sub(rb"<EntryId>[^<]*</EntryId>",
+                 b"<EntryId>" + nums["entry_id"].encode() + b"</EntryId>",
+                 _message(api, RELEASED, "E20269999999999991"))
+    inbox.joinpath("c-entry.xml").write_bytes(own)
+    b = browser("enterprise1")
+    before = _count(db)
+    for seq in (draft_seq, nums["seq"], "E20269999999999991"):
+        _pk, html = _sync(b, seq_no=seq)
+    for name in ("a-seq.xml", "b-seq.xml", "c-entry.xml"):
+        assert (rejected / name).exists(), name
+        reason = (rejected / f"{name}.reason.txt").read_text(encoding="utf-8")
+        assert "不是本企业" in reason or "无法对应" in reason, (name, reason)
+        for leak in ("其他企业", "其他报关单", "已存在", "已属于"):
+            assert leak not in reason, (name, reason)
+    assert _count(db) == before
+    assert db.get(CdDeclaration, other_id).version == other_version
+    # the run's page says as little
+    _pk, html = _sync(b, seq_no=draft_seq)
+    assert "其他企业" not in html
+
+
+def test_a_receipt_naming_another_companys_entry_id_is_rejected_without_revealing_it(
+        api, browser, db, exchange):
+    _other_id, nums = _other_company_declaration(api, browser, db, exchange)
+    seq = _declared_seq_no(api, db)
+    inbox, rejected = exchange / "inbox", exchange / "rejected"
+    inbox.joinpath("r.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功",
+                                                 nums["entry_id"]))
+    _pk, html = _sync(browser("enterprise1"), seq_no="X")
+    reason = (rejected / "r.xml.reason.txt").read_text(encoding="utf-8")
+    assert nums["entry_id"] in reason and "无法对应" in reason, reason
+    assert "其他" not in reason and "已属于" not in reason, reason
+    assert "r.xml: 拒收：" in html
+    db.rollback()
+    dec = db.get(CdDeclaration, PASSED)
+    assert dec.status == "declared" and dec.entry_id is None
+    assert _count(db, CdReceipt) == 0
+
+
+# --- the 海关编号 of a receipt --------------------------------------------------------------------
+def _history(api):
+    return json.dumps(api("enterprise1").get(f"{API}/{PASSED}/history").json, ensure_ascii=False)
+
+
+def test_a_late_receipt_stores_the_entry_id_the_declaration_has_not_yet(api, browser, db,
+                                                                       exchange):
+    """The 入库成功 receipt arriving after 审结 (or after 放行) still gives the declaration its
+    海关编号; the same receipt received before without it gives it now."""
+    seq = _declared_seq_no(api, db)
+    inbox = exchange / "inbox"
+    b = browser("enterprise1")
+    inbox.joinpath("a.xml").write_bytes(_receipt(seq, "P", "20261203100000", "单证审结"))
+    _sync(b, seq_no="X")
+    inbox.joinpath("b.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功",
+                                                 "900120260000999001"))
+    _pk, html = _sync(b, seq_no="X")
+    assert "b.xml: " in html and "拒收：" not in html
+    db.rollback()
+    dec = db.get(CdDeclaration, PASSED)
+    assert dec.status == "concluded" and dec.entry_id == "900120260000999001"
+    assert _count(db, CdReceipt) == 2 and "入库成功" in _history(api)
+    assert api("enterprise1").get(f"{API}/{PASSED}").json["result"]["entry_id"] == \
+        "900120260000999001"
+
+
+def test_an_entry_id_after_release_and_from_a_receipt_seen_before(api, browser, db, exchange):
+    seq = _declared_seq_no(api, db)
+    inbox = exchange / "inbox"
+    b = browser("enterprise1")
+    # 入库成功 first without its number, then 放行
+    inbox.joinpath("a.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功"))
+    inbox.joinpath("b.xml").write_bytes(_receipt(seq, "K", "20261203150000", "放行"))
+    _sync(b, seq_no="X")
+    db.rollback()
+    assert db.get(CdDeclaration, PASSED).status == "released"
+    assert db.get(CdDeclaration, PASSED).entry_id is None
+    # the same 入库成功 receipt sent again, now with the number: the number is kept
+    inbox.joinpath("c.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功",
+                                                 "900120260000999002"))
+    _pk, html = _sync(b, seq_no="X")
+    assert "900120260000999002" in html and "拒收：" not in html
+    db.rollback()
+    dec = db.get(CdDeclaration, PASSED)
+    assert dec.status == "released" and dec.entry_id == "900120260000999002"
+    assert _count(db, CdReceipt) == 2  # still one row per receipt
+
+
+def test_a_receipt_with_another_entry_id_than_stored_is_rejected(api, browser, db, exchange):
+    from models.customs_sync import CdDecSync
+
+    seq = _declared_seq_no(api, db)
+    inbox, rejected = exchange / "inbox", exchange / "rejected"
+    b = browser("enterprise1")
+    inbox.joinpath("a.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功",
+                                                 "900120260000999001"))
+    _sync(b, seq_no="X")
+    db.rollback()
+    version = db.get(CdDeclaration, PASSED).version
+    inbox.joinpath("b.xml").write_bytes(_receipt(seq, "P", "20261203100000", "单证审结",
+                                                 "900120260000999009"))
+    # the receipt seen before, now with another number: rejected too, not "unchanged"
+    inbox.joinpath("c.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功",
+                                                 "900120260000999008"))
+    pk, html = _sync(b, seq_no="X")
+    for name, number in (("b.xml", "900120260000999009"), ("c.xml", "900120260000999008")):
+        assert (rejected / name).exists(), name
+        reason = (rejected / f"{name}.reason.txt").read_text(encoding="utf-8")
+        assert number in reason and "900120260000999001" in reason and "不一致" in reason, reason
+        assert f"{name}: 拒收：" in html
+    db.rollback()
+    run = db.get(CdDecSync, pk)
+    assert (run.files, run.receipts, run.rejected, run.unchanged) == (2, 0, 2, 0)
+    dec = db.get(CdDeclaration, PASSED)
+    assert (dec.status, dec.entry_id, dec.version) == ("cus_accepted", "900120260000999001",
+                                                      version)
+    assert _count(db, CdReceipt) == 1 and "单证审结" not in _history(api)
+    # the same receipt with the declaration's own number is received
+    inbox.joinpath("d.xml").write_bytes(_receipt(seq, "P", "20261203100000", "单证审结",
+                                                 "900120260000999001"))
+    _sync(b, seq_no="X")
+    db.rollback()
+    assert db.get(CdDeclaration, PASSED).status == "concluded"
+
+
+# --- the shared inbox: a file gone between listing and reading -----------------------------------
+def test_a_file_gone_between_listing_and_reading_is_skipped(api, browser, db, exchange,
+                                                            monkeypatch):
+    """Another company's run moved the file after this run listed the inbox: it was not this
+    run's — skipped, not counted, not named; the run goes on with the others."""
+    from app.engine import exchange as exchange_mod
+    from models.customs_sync import CdDecSync
+
+    seq = _declared_seq_no(api, db)
+    inbox = exchange / "inbox"
+    inbox.joinpath("a-gone.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功"))
+    inbox.joinpath("b-good.xml").write_bytes(_receipt(seq, "P", "20261203100000", "单证审结"))
+    read = exchange_mod.FolderSource.read
+
+    def taken_meanwhile(self, name):
+        if name == "a-gone.xml":  # the other run moves it away at this very moment
+            os.replace(inbox / name, exchange / "done" / name)
+        return read(self, name)
+
+    monkeypatch.setattr(exchange_mod.FolderSource, "read", taken_meanwhile)
+    pk, html = _sync(browser("enterprise1"), seq_no="X")
+    assert "b-good.xml" in html and "a-gone.xml" not in html
+    assert (exchange / "done" / "b-good.xml").exists()
+    assert not (exchange / "rejected" / "a-gone.xml").exists()
+    db.rollback()
+    run = db.get(CdDecSync, pk)
+    assert (run.status, run.files, run.receipts, run.rejected) == ("done", 1, 1, 0)
+    assert db.get(CdDeclaration, PASSED).status == "concluded"
+
+
+def test_a_file_gone_while_the_inbox_is_listed_does_not_fail_the_run(api, browser, db,
+                                                                     exchange, monkeypatch):
+    """The listing itself reads each file's size: a file moved away between the directory's
+    entries and its size is not this run's either (按天 too, the background job)."""
+    from app.engine import exchange as exchange_mod
+
+    seq = _declared_seq_no(api, db)
+    inbox = exchange / "inbox"
+    inbox.joinpath("a-gone.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功"))
+    inbox.joinpath("b-good.xml").write_bytes(_receipt(seq, "P", "20261203100000", "单证审结"))
+    real_scandir = os.scandir
+    gone = []
+
+    class Entries:
+        def __init__(self, path):
+            self.it = real_scandir(path)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.it.close()
+
+        def __iter__(self):
+            for e in self.it:
+                if e.name == "a-gone.xml" and not gone:  # moved away between entry and stat
+                    gone.append(e.name)
+                    os.replace(inbox / e.name, exchange / "done" / e.name)
+                yield e
+
+    monkeypatch.setattr(exchange_mod.os, "scandir", Entries)
+    pk, html = _sync(browser("enterprise1"), seq_no="X")
+    assert gone and "b-good.xml" in html and "a-gone.xml" not in html
+    db.rollback()
+    assert db.get(CdDeclaration, PASSED).status == "concluded"
+
+
+def test_an_inbox_that_keeps_changing_is_a_clear_refusal(api, browser, db, exchange,
+                                                         monkeypatch):
+    from app.engine import exchange as exchange_mod
+    from models.customs_sync import CdDecSync
+
+    def never_still(self):
+        raise FileNotFoundError("moved while listed")
+
+    monkeypatch.setattr(exchange_mod.FolderSource, "incoming", never_still)
+    before = _count(db, CdDecSync)
+    form = {"mode": "ticket", "ent_category": "D", "seq_no": "E20269999999999991"}
+    resp = api("enterprise1").post(SYNC_API, json=form)
+    assert resp.status_code == 409, resp.get_data(as_text=True)
+    assert resp.json["message"] == "收件箱正在被其他同步处理，请稍后重新同步"
+    resp = browser("enterprise1").post("/cd_dec_sync/new/do/run", data=form)
+    assert resp.status_code == 409 and "收件箱正在被其他同步处理" in resp.get_data(as_text=True)
+    assert _count(db, CdDecSync) == before
+
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks: PostgreSQL only (SQLite has one writer)")
+def test_a_message_another_run_is_sending_is_left_to_it(api, browser, db, exchange):
+    """Two runs of the company at once: the message the first is sending (its row locked) is
+    not written to the outbox by the second too — the second goes on without waiting."""
+    from models.customs_message import CdMessage
+
+    resp = api("enterprise1").post(f"{API}/{PASSED}/action/declare", json={})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    db.rollback()
+    held = db.scalars(select(CdMessage).where(CdMessage.sent_at.is_(None))
+                      .with_for_update()).all()
+    sys_no = api("enterprise1").get(f"{API}/{PASSED}").json["result"]["sys_no"]
+    assert any(m.client_seq_no.startswith(sys_no) for m in held)
+    b = browser("enterprise1")
+    second = threading.Thread(target=_sync, args=(b,), kwargs={"seq_no": "X"})
+    second.start()
+    second.join(15)
+    waited = second.is_alive()
+    sent_meanwhile = os.listdir(exchange / "outbox")
+    db.rollback()  # the first run is done with them (here: it never sent them)
+    second.join(60)
+    assert not waited, "the second run waited for the messages the first one is sending"
+    assert sent_meanwhile == [] and os.listdir(exchange / "outbox") == []
+    _sync(b, seq_no="X")  # the next run sends them, once
+    assert len(os.listdir(exchange / "outbox")) == len(held)

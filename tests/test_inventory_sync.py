@@ -11,6 +11,7 @@ import re
 from sqlalchemy import select
 
 from models.base import Organisation
+from models.customs_declaration import CdDeclaration
 from models.customs_inventory import CdInventory
 
 from .helpers import created_id, wait_job
@@ -173,3 +174,115 @@ def test_another_companys_message_is_left_and_a_bad_one_rejected(api, browser, d
 
 def _own_scc(db):
     return db.get(Organisation, db.get(CdInventory, PRE_APPROVED).company_id).uscc
+
+
+# --- the REST API starts a run as the screen does ---------------------------------------------
+INV_SYNC_API = "/api/v1/cd_inv_sync/"
+
+
+def test_the_api_starts_an_inventory_sync_run_as_the_screen_does(api, db, exchange):
+    import time
+
+    from models.customs_inventory_sync import CdInvSync
+
+    (exchange / "inbox" / "inv.xml").write_bytes(_xml(api))
+    e1 = api("enterprise1")
+    form = {"mode": "ticket", "ent_type": "1", "data_source": "Z7", "ie_flag": "I",
+            "number": SEQ}
+    resp = e1.post(INV_SYNC_API, json=form)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    body = resp.json
+    assert body["status"] == "done" and body["status_label"] == "已同步"
+    run = body["result"]
+    assert (run["files"], run["created"], run["rejected"]) == (1, 1, 0)
+    assert f"新增核注清单 {SEQ}" in run["report"]
+    assert _synced(db).status == "pre_approved"
+    assert e1.get(f"{INV_SYNC_API}{body['id']}").json["result"]["report"] == run["report"]
+    assert api("enterprise2").get(f"{INV_SYNC_API}{body['id']}").status_code == 404
+    # 按天: the job to follow
+    (exchange / "inbox" / "b.xml").write_bytes(_xml(api, seq="Q2026000000000778",
+                                                     inv="QD610126I000000778", stat="1"))
+    resp = e1.post(INV_SYNC_API, json={**form, "mode": "day", "number": "",
+                                       "op_from": "2026-12-01", "op_to": "2026-12-03"})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    url = resp.json["job"]["status_url"]
+    deadline = time.monotonic() + 60
+    while not e1.get(url).json["finished"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    run = e1.get(f"{INV_SYNC_API}{resp.json['id']}").json["result"]
+    assert run["status"] == "done" and "新增核注清单 Q2026000000000778" in run["report"]
+    # refused as on the screen: another role, a form to correct, not JSON — nothing stored
+    db.rollback()
+    before = db.query(CdInvSync).count()
+    assert api("customs1").post(INV_SYNC_API, json=form).status_code == 403
+    resp = e1.post(INV_SYNC_API, json={**form, "number": ""})
+    assert resp.status_code == 422 and "number" in resp.json["errors"], resp.json
+    resp = e1.post(INV_SYNC_API, json={**form, "ie_flag": "X"})
+    assert resp.status_code == 422 and "ie_flag" in resp.json["errors"], resp.json
+    resp = e1.post(INV_SYNC_API, json={**form, "mode": "day", "op_from": "2026-12-03",
+                                       "op_to": "2026-12-01"},
+                   headers={"Accept-Language": "en"})
+    assert resp.status_code == 422, resp.json
+    assert not re.search(r"[\u4e00-\u9fff]", resp.json["errors"]["op_to"][0])
+    assert e1.post(INV_SYNC_API, data="[]", content_type="application/json").status_code == 400
+    db.rollback()
+    assert db.query(CdInvSync).count() == before
+
+
+def test_a_number_of_another_companys_inventory_is_rejected_without_revealing_it(
+        api, browser, db, exchange):
+    """enterprise1's message whose 统一编号 or 清单编号 is another company's 核注清单's is rejected
+    with a reason that does not say whose it is; the other company's 核注清单 is untouched."""
+    other_scc = db.scalar(select(Organisation.uscc).join(
+        CdDeclaration, CdDeclaration.company_id == Organisation.id).where(
+        CdDeclaration.id == 7))  # enterprise2's
+    db.rollback()
+    seq2, inv2 = "Q2026000000000888", "QD610126I000000888"
+    (exchange / "inbox" / "e2.xml").write_bytes(
+        _xml(api, seq=seq2, inv=inv2, scc=other_scc))
+    assert f"新增核注清单 {seq2}" in _sync(browser("enterprise2"), number=seq2)
+    theirs = _synced(db, seq2)
+    theirs_id, theirs_version = theirs.id, theirs.version
+    inbox, rejected = exchange / "inbox", exchange / "rejected"
+    inbox.joinpath("a-seq.xml").write_bytes(_xml(api, seq=seq2, inv=INV))
+    inbox.joinpath("b-inv.xml").write_bytes(_xml(api, seq=SEQ, inv=inv2))
+    b = browser("enterprise1")
+    _sync(b, number=seq2)
+    html = _sync(b, number=SEQ)
+    for name, label in (("a-seq.xml", "预录入统一编号"), ("b-inv.xml", "清单编号")):
+        assert (rejected / name).exists(), name
+        reason = (rejected / f"{name}.reason.txt").read_text(encoding="utf-8")
+        assert label in reason and "无法对应本企业的核注清单" in reason, reason
+        for leak in ("其他企业", "已存在", "已属于"):
+            assert leak not in reason, reason
+    assert "b-inv.xml: 拒收：" in html and other_scc not in html
+    assert _synced(db) is None
+    db.rollback()
+    assert db.get(CdInventory, theirs_id).version == theirs_version
+    assert db.get(CdInventory, theirs_id).company_id != db.get(CdInventory, DRAFT).company_id
+
+
+def test_an_inventory_file_gone_before_it_is_read_is_skipped(api, browser, db, exchange,
+                                                             monkeypatch):
+    from app.engine import exchange as exchange_mod
+    from models.customs_inventory_sync import CdInvSync
+
+    inbox = exchange / "inbox"
+    inbox.joinpath("a-gone.xml").write_bytes(_xml(api, seq="Q2026000000000778",
+                                                   inv="QD610126I000000778"))
+    inbox.joinpath("b-good.xml").write_bytes(_xml(api))
+    read = exchange_mod.FolderSource.read
+
+    def taken_meanwhile(self, name):
+        if name == "a-gone.xml":
+            (inbox / name).unlink()
+        return read(self, name)
+
+    monkeypatch.setattr(exchange_mod.FolderSource, "read", taken_meanwhile)
+    html = _sync(browser("enterprise1"), mode="day", op_from="2026-12-01",
+                 op_to="2026-12-31", number="")
+    assert f"新增核注清单 {SEQ}" in html and "a-gone.xml" not in html
+    db.rollback()
+    run = db.scalar(select(CdInvSync).order_by(CdInvSync.id.desc()).limit(1))
+    assert (run.status, run.files, run.created, run.rejected) == ("done", 1, 1, 0)

@@ -3,7 +3,9 @@
     POST /api/v1/security/login                      → JWT (FAB)
     GET  /api/v1/<resource>/?q=(filters:!(…),page:0,page_size:20)   {"count","ids","result"}
     GET  /api/v1/<resource>/<pk>                     {"id","result"}  (child lines nested)
-    POST /api/v1/<resource>/                         201 {"id","result"}  (= 暂存 of a new one)
+    POST /api/v1/<resource>/                         201 {"id","result"}  (= 暂存 of a new one;
+                     a record type without 暂存 made by its one step — 数据同步's 确定 — answers
+                     as that step: {"id","result","status","status_label","message"[,"job"]})
     PUT  /api/v1/<resource>/<pk>                     200 {"result"}       (= 暂存)
     DELETE /api/v1/<resource>/<pk>                   200 {"message"}      (= 删除)
     POST /api/v1/<resource>/<pk>/action/<name>       {"opinion": …} → 200 {"id","status",…}
@@ -158,6 +160,18 @@ def _replayed(answer, resp: Response) -> Response:
     if answer.value == service.REPLAYED:  # the record the first request with the key made
         resp.headers["Idempotent-Replayed"] = "true"
     return resp
+
+
+def creating_step(model) -> str:
+    """What POST of a new record fires: its 暂存 ("save") — or, for a record type that has none
+    and is made by running it (数据同步: the run is made by 确定), the one step its new form
+    offers, as the screen's new form does (…/new/do/<step>)."""
+    wf = model.meta().workflow
+    if wf is None or workflow.find_transition(model, "save") is not None:
+        return "save"
+    steps = [t for t in wf.transitions
+             if t.saves_form and t.on_form and t.allowed_from(wf.initial)]
+    return steps[0].name if len(steps) == 1 else "save"
 
 
 def _refusal(e) -> Response:
@@ -319,9 +333,19 @@ class RecordApi(ModelRestApi):
         key, err = _idempotency_key()
         if err is not None:
             return err
-        answer = service.fire(self._session(), self.model, self._actor(), "save", data=body,
-                              once=key)
-        return _replayed(answer, self._answer(answer, 201))
+        name = creating_step(self.model)
+        actor = self._actor()
+        answer = service.fire(self._session(), self.model, actor, name, data=body, once=key)
+        if name == "save" or not answer.ok:
+            return _replayed(answer, self._answer(answer, 201))
+        # a record made by a step (数据同步's 确定): answered as the step's action is
+        rec = answer.record
+        payload = {"id": rec.id, "message": answer.message, "result": present.to_json(rec),
+                   "status": rec.status, "status_label": rec.status_label}
+        started = jobs.latest_for(self._session(), actor, jobs.record_origin(rec), limit=1)
+        if started:  # the step went on in the background: the job to follow
+            payload["job"] = job_views.api_status(started[0])
+        return _replayed(answer, self.response(201, **payload))
 
     def put_headless(self, pk):
         body, err = _json_body()
