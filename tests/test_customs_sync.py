@@ -767,3 +767,41 @@ def test_a_message_another_run_is_sending_is_left_to_it(api, browser, db, exchan
     assert sent_meanwhile == [] and os.listdir(exchange / "outbox") == []
     _sync(b, seq_no="X")  # the next run sends them, once
     assert len(os.listdir(exchange / "outbox")) == len(held)
+
+
+def test_a_file_moved_by_another_run_after_this_ones_commit_is_no_error(api, browser, db,
+                                                                       exchange, monkeypatch):
+    """Files are moved after the commit; another run may move one in the moment between
+    seeing it there and moving it (forced here): the data is saved, the page says so — no
+    500 for a file that is already out of the inbox."""
+    from app.engine import exchange as exchange_mod
+
+    seq = _declared_seq_no(api, db)
+    inbox = exchange / "inbox"
+    inbox.joinpath("a.xml").write_bytes(_receipt(seq, "L", "20261203090000", "入库成功"))
+    real_replace = os.replace
+
+    def other_run_first(src, dst):
+        if str(src).endswith("a.xml") and os.path.exists(src):
+            real_replace(src, exchange / "done" / "a.xml")  # the other run was quicker
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(exchange_mod.os, "replace", other_run_first)
+    b = browser("enterprise1")
+    resp = b.post("/cd_dec_sync/new/do/run", data={"mode": "ticket", "ent_category": "D",
+                                                   "seq_no": "X"})
+    assert resp.status_code == 302, resp.status_code
+    db.rollback()
+    assert db.get(CdDeclaration, PASSED).status == "cus_accepted"
+    assert (exchange / "done" / "a.xml").exists() and not (inbox / "a.xml").exists()
+
+
+def test_two_runs_sending_the_same_message_never_mix_their_halves(exchange):
+    """The outbox file is written through a temporary file of its own for each writer."""
+    from app.engine.exchange import FolderSource
+
+    src = FolderSource(str(exchange))
+    src.send("DecMessage-1.xml", b"<a/>")
+    src.send("DecMessage-1.xml", b"<b/>")
+    assert (exchange / "outbox" / "DecMessage-1.xml").read_bytes() == b"<b/>"
+    assert not [p for p in exchange.iterdir() if p.name.endswith(".part")]

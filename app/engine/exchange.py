@@ -12,8 +12,10 @@ the inbox, to be read again — never a file marked read whose data was not kept
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -83,9 +85,11 @@ class FolderSource:
             return f.read()
 
     def _move(self, name: str, sub: str) -> None:
-        src = self._path("inbox", name)
-        if os.path.exists(src):
-            os.replace(src, self._path(sub, name))
+        """Out of the inbox — unless another run (the inbox is shared) took it first."""
+        try:
+            os.replace(self._path("inbox", name), self._path(sub, name))
+        except FileNotFoundError:
+            pass
 
     def done(self, session, name: str) -> None:
         _after_commit(session, lambda: self._move(name, "done"))
@@ -100,12 +104,18 @@ class FolderSource:
         _after_commit(session, move)
 
     def send(self, name: str, data: bytes) -> None:
-        """Written whole or not at all (a temporary file renamed)."""
+        """Written whole or not at all: a temporary file of this writer's own, renamed."""
         target = self._path("outbox", name)
-        tmp = os.path.join(self.root, "." + os.path.basename(target) + ".part")
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".",
+                                   suffix=".part", dir=self.root)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
 
 def source(app) -> FolderSource:
