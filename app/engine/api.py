@@ -62,6 +62,7 @@ from . import transitions as wf_mod
 from .fields import Search
 from .i18n import gettext as _
 from .policy import ROLE_LABELS
+from .rest_refusals import LocalRefusals
 
 
 class _CheckedSchemas:
@@ -181,7 +182,7 @@ def _refusal(e) -> Response:
     return _error(getattr(e, "status", 403), e.message)
 
 
-class RecordApi(ModelRestApi):
+class RecordApi(LocalRefusals, ModelRestApi):
     """Bound to one record type by :func:`api_for`."""
 
     model = None

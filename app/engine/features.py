@@ -25,6 +25,7 @@ from flask_appbuilder.security.decorators import permission_name, protect
 
 from . import policy, service
 from .i18n import gettext as _
+from .rest_refusals import LocalRefusals
 
 
 class Feature:
@@ -115,7 +116,7 @@ class Message(Feature):
     def apis(self, model):
         codec = self.codec
 
-        class MessageApi(BaseApi):
+        class MessageApi(LocalRefusals, BaseApi):
             resource_name = model.meta().resource
             openapi_spec_tag = model.meta().resource
             allow_browser_login = False
@@ -185,7 +186,7 @@ class ExtraPrint(Feature):
     def apis(self, model):
         feature = self
 
-        class PrintApi(BaseApi):
+        class PrintApi(LocalRefusals, BaseApi):
             resource_name = model.meta().resource
             openapi_spec_tag = model.meta().resource
             allow_browser_login = False

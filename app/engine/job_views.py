@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from . import jobs, policy
 from .i18n import gettext as _
+from .rest_refusals import LocalRefusals
 
 
 def _session():
@@ -113,7 +114,7 @@ def api_status(job: jobs.Job) -> dict:
     return status
 
 
-class JobApi(BaseApi):
+class JobApi(LocalRefusals, BaseApi):
     """The jobs an API call started (a batch print above PRINT_INLINE_RECORDS answers 202 with
     one): its progress and, once done, its file.  A user's own jobs only; another's is a 404."""
 

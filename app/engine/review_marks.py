@@ -50,6 +50,7 @@ from . import workflow as wf_mod
 from .features import Feature, signed_in
 from .i18n import gettext as _
 from .record import now
+from .rest_refusals import LocalRefusals
 
 MARKS = ("green", "red")
 MAX_MARKS = 2000  # per request: a form has a few hundred boxes at most
@@ -374,7 +375,7 @@ def _view_for(model, feature) -> type:
 
 
 # --- the REST API -------------------------------------------------------------------------------
-class ReviewApi(BaseApi):
+class ReviewApi(LocalRefusals, BaseApi):
     model = None
     feature: VisualReview = None
     allow_browser_login = False
