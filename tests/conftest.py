@@ -1,7 +1,8 @@
 """Test fixtures: a migrated database with the demo loaded, fresh for every test.
 
-The template database is built once per run (migrations + code lists + demo, exactly what the
-first README command does); each test gets its own copy — a file copy on SQLite, CREATE
+The template database is built once per run — once more for a run going on past 北京时间
+midnight (template_db) — with migrations + code lists + demo, exactly what the first README
+command does; each test gets its own copy — a file copy on SQLite, CREATE
 DATABASE … TEMPLATE on PostgreSQL (set TEST_DATABASE_URL=postgresql://…/test).
 """
 
@@ -45,8 +46,9 @@ def _pg_admin_url():
     return url
 
 
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory):
+def _build_template(tmp_path_factory) -> tuple[str, str]:
+    """Migrations, code lists and the demo in a new database: ("pg", its name) or ("sqlite",
+    its file)."""
     from app import create_app
     from app.cli import setup_database
 
@@ -56,28 +58,50 @@ def template_db(tmp_path_factory):
         eng = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with eng.connect() as c:
             c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin_url.set(database=name).render_as_string(hide_password=False)
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
-        setup_database(app, demo=True)
-        with app.app_context():
-            from app import db
-
-            db.session.remove()
-            db.engine.dispose()
-        yield ("pg", name)
-        with eng.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         eng.dispose()
+        url = admin_url.set(database=name).render_as_string(hide_password=False)
+        kind, source = "pg", name
     else:
         path = tmp_path_factory.mktemp("db") / "template.db"
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "TESTING": True})
-        setup_database(app, demo=True)
-        with app.app_context():
-            from app import db
+        url = f"sqlite:///{path}"
+        kind, source = "sqlite", str(path)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    setup_database(app, demo=True)
+    with app.app_context():
+        from app import db
 
-            db.session.remove()
-            db.engine.dispose()
-        yield ("sqlite", str(path))
+        db.session.remove()
+        db.engine.dispose()
+    return kind, source
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """``template_db()``: the template of the day — the demo as loaded on the day (北京时间, the
+    app's clock) the asking test runs.  The demo's data are of the day it is loaded: records
+    touched that day, disposals from that day, licences valid at most to the end of that year,
+    numbers counted in that year.  A run going on past midnight loads the new day's demo once,
+    for the tests after midnight: tests of the old day's demo found it a day old (and, past New
+    Year, its licences expired and its number series closed)."""
+    built: dict = {}
+
+    def of_today() -> tuple[str, str]:
+        import datetime as dt
+
+        import app  # noqa: F401 - the product's time zone (app/clock.py), before the clock is read
+
+        day = dt.date.today()
+        if day not in built:
+            built[day] = _build_template(tmp_path_factory)
+        return built[day]
+
+    yield of_today
+    if PG_URL:
+        eng = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            for _kind, name in built.values():
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()
 
 
 class _PgDropper:
@@ -121,9 +145,30 @@ def pg_dropper():
     dropper.close()
 
 
+@pytest.fixture(autouse=True)
+def _nothing_left_from_the_test_before():
+    """What the process keeps between tests is made anew for each one:
+
+    - the code lists the app read (app/engine/codelists.py keeps them for 30 seconds, by list
+      name, for the whole process — not per database): a list a test edited (the console's
+      代码表) reached the tests of the next 30 seconds, each on a database without the edit;
+    - the 年度 the forms' data type (helpers.HEAD): this year by the app's clock, now — not the
+      year the run began in.
+    """
+    import datetime as dt
+
+    from app.engine import codelists
+
+    from .helpers import HEAD
+
+    codelists.invalidate()
+    HEAD["year"] = str(dt.date.today().year)
+    yield
+
+
 @pytest.fixture
 def db_url(template_db, tmp_path, request):
-    kind, source = template_db
+    kind, source = template_db()
     if kind == "sqlite":
         target = tmp_path / "test.db"
         shutil.copy(source, target)

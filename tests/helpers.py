@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
 
 from sqlalchemy import event, select
 
@@ -10,7 +12,9 @@ HEAD = {
     "agent_mobile": "13809181234",
     "agent_name": "王建国",
     "importer_code": "6101930123",
-    "year": "2026",
+    # this year, as the app counts it (本年度 or 下一年度 only): set again before each test by
+    # conftest, so that a run going on past 北京时间 New Year types the new one
+    "year": str(dt.date.today().year),
     "trade_country": "JPN",
     "origin_country": "JPN",
     "fx_source": "01",
@@ -78,6 +82,21 @@ def one(db, stmt):
 
 __all__ = ["GOODS", "HEAD", "add_goods", "created_id", "flashes", "get", "new_draft", "one",
            "select"]
+
+
+def today_for_a_while(seconds: float = 120) -> dt.date:
+    """Today by the app's clock (北京时间: this process's local time once ``app`` is imported),
+    with at least ``seconds`` of it left.  A test that types a date relative to today (tomorrow
+    is refused, a week ago is the default) and the app that checks it read the clock at two
+    moments; a midnight between them made tomorrow the app's today.  Closer to midnight than
+    ``seconds``, this waits for the new day instead."""
+    import app  # noqa: F401 - the product's time zone (app/clock.py), before the clock is read
+
+    now = dt.datetime.now()
+    left = (dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time()) - now)
+    if left.total_seconds() < seconds:
+        time.sleep(left.total_seconds() + 0.5)
+    return dt.date.today()
 
 
 def wait_job(b, html: str, timeout: float = 60) -> dict:

@@ -12,13 +12,20 @@ from sqlalchemy import select
 from app.engine.history import FlowEntry
 from models.me_licence import LicenceApplication
 
-from .helpers import get
+from .helpers import HEAD, get
 
 BODY = {
     "agent_mobile": "13809181234", "agent_name": "王建国", "importer_code": "6101930123",
-    "year": 2026, "trade_country": "JPN", "origin_country": "JPN", "customs_port": "9001",
+    "trade_country": "JPN", "origin_country": "JPN", "customs_port": "9001",
     "batch_mode": "0", "goods_kind": "single", "currency": "USD",
 }
+
+
+def _body(**more):
+    """BODY with its 年度: this year as the app counts it (本年度 or 下一年度 only)."""
+    return {**BODY, "year": int(HEAD["year"]), **more}
+
+
 GOODS = [{"hs_code": "8458110000", "name": "数控卧式车床", "goods_state": "N", "unit": "001",
           "specs": [{"model": "CK6150", "qty": "2", "unit_price": "38500"},
                     {"model": "CK6163", "qty": 1, "unit_price": 52800}]}]
@@ -114,7 +121,7 @@ def test_gt_and_lt_are_strict_as_in_flask_appbuilder(api, db):
 
 def test_create_save_declare_through_the_api(api, db):
     c = api("enterprise1")
-    resp = c.post("/api/v1/me_licence_application/", json=BODY)
+    resp = c.post("/api/v1/me_licence_application/", json=_body())
     assert resp.status_code == 201, resp.json
     pk = resp.json["id"]
     assert resp.json["result"]["status"] == "draft"
@@ -133,7 +140,7 @@ def test_create_save_declare_through_the_api(api, db):
 
 def test_goods_in_the_first_post_are_refused(api):
     resp = api("enterprise1").post("/api/v1/me_licence_application/",
-                                   json=dict(BODY, goods=GOODS))
+                                   json=_body(goods=GOODS))
     assert resp.status_code == 403
     assert "商品信息" in resp.json["message"]
 
@@ -141,7 +148,7 @@ def test_goods_in_the_first_post_are_refused(api):
 def test_validation_errors_answer_422_with_field_paths(api):
     c = api("enterprise1")
     resp = c.post("/api/v1/me_licence_application/",
-                  json=dict(BODY, agent_mobile="123", trade_country="ZZZZ"))
+                  json=_body(agent_mobile="123", trade_country="ZZZZ"))
     assert resp.status_code == 422
     assert resp.json["errors"]["agent_mobile"] == ["手机号码格式错误，应为 11 位数字，以 1 开头"]
     assert "trade_country" in resp.json["errors"]
@@ -244,8 +251,8 @@ def test_copy_answers_the_new_records_id(api, db):
 
 def test_batch_declare_gives_a_result_per_id(api, db):
     c = api("enterprise1")
-    empty = c.post("/api/v1/me_licence_application/", json=BODY).json["id"]
-    full = c.post("/api/v1/me_licence_application/", json=BODY).json["id"]
+    empty = c.post("/api/v1/me_licence_application/", json=_body()).json["id"]
+    full = c.post("/api/v1/me_licence_application/", json=_body()).json["id"]
     c.put(f"/api/v1/me_licence_application/{full}",
           json={"goods": GOODS, "version": _version(c, full)})
     resp = c.post("/api/v1/me_licence_application/action/declare",
@@ -310,8 +317,8 @@ def test_catalogue_is_readable_by_enterprises_and_maintained_by_commerce(api):
     q = prison.dumps({"filters": [{"col": "hs_code", "opr": "sw", "value": "8458"}]})
     resp = ent.get(f"/api/v1/me_product/?q={q}&count=1")
     assert resp.status_code == 200 and resp.json["count"] == 4 == len(resp.json["ids"])
-    body = {"year": 2026, "hs_code": "8460290000", "name": "其他磨床", "unit": "001",
-            "category": "A"}
+    body = {"year": int(HEAD["year"]), "hs_code": "8460290000", "name": "其他磨床",
+            "unit": "001", "category": "A"}
     assert ent.post("/api/v1/me_product/", json=body).status_code == 403
     resp = com.post("/api/v1/me_product/", json=body)
     assert resp.status_code == 201, resp.json
@@ -320,10 +327,11 @@ def test_catalogue_is_readable_by_enterprises_and_maintained_by_commerce(api):
 def test_a_declared_search_on_the_last_change_is_a_rest_filter(api, db):
     """最近操作时间 is a declared search (and a column) of 报关单: the screen filters by it, the
     REST list refused it (不能按「updated_at」查询) because it is bookkeeping, not a field."""
-    import datetime as dt
+    from sqlalchemy import func
+
+    from models.customs_declaration import CdDeclaration
 
     c = api("enterprise1")
-    today = dt.date.today()
 
     def ids(opr, day):
         q = prison.dumps({"filters": [{"col": "updated_at", "opr": opr,
@@ -333,8 +341,12 @@ def test_a_declared_search_on_the_last_change_is_a_rest_filter(api, db):
         return set(resp.json["ids"])
 
     everything = set(c.get("/api/v1/cd_declaration/").json["ids"])
-    assert everything and ids("gt", today - dt.timedelta(days=1)) == everything
-    assert ids("lt", today - dt.timedelta(days=1)) == set()
+    # the day the demo's declarations were last touched (the day the run began: not today once
+    # the run has gone on past 北京时间 midnight)
+    first = db.scalar(select(func.min(CdDeclaration.updated_at)).where(
+        CdDeclaration.id.in_(everything))).date()
+    assert everything and ids("gt", first - dt.timedelta(days=1)) == everything
+    assert ids("lt", first) == set()
     # bookkeeping that is no declared search or column stays closed
     q = prison.dumps({"filters": [{"col": "updated_by_id", "opr": "eq", "value": 1}]})
     assert c.get(f"/api/v1/cd_declaration/?q={q}").status_code == 400

@@ -64,9 +64,12 @@ def test_a_sync_by_day_shows_its_progress_bar_to_the_end(user, inbox, held_sync)
     bar = page.locator(".record-jobs .progress-bar")
     bar.wait_for()
     assert "同步已在后台开始" in page.locator(".alert").first.inner_text()
-    # the bar moves while the job runs (the page asks the server once a second) …
+    # the bar moves while the job runs (the page asks the server once a second) … — looked at
+    # for up to 90 seconds by the clock, not for a number of looks (each look takes longer on a
+    # loaded machine, and the job may take its time to start)
     seen = set()
-    for _ in range(200):
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
         status = page.locator(".record-jobs .job-progress").get_attribute("data-status")
         if status in ("done", "failed", "stale"):
             break

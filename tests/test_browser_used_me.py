@@ -30,7 +30,6 @@ RHEIN = "德国莱茵装运前检验有限公司"    # institution2
 UNDER_DEMO_DISPOSALS = ["韩国产业技术检验院", "新加坡环球检验有限公司", "意大利欧洲技术检验公司"]
 PENDING_FILING = "美国太平洋检验服务公司"  # filed, still 待审核: not entrustable either
 
-TODAY = dt.date.today()
 # (HS编码, 品名, 规格型号, 制造商, 制造年月, 数量, 单价) typed for each goods line (单位 stays 001)
 GOODS = [
     ("8458110000", "数控卧式车床", "MAZAK QT-250", "Yamazaki Mazak", "2016-05", "2", "46000"),
@@ -44,8 +43,10 @@ TOTAL_QTY = Decimal("6")
 TOTAL_AMOUNT = Decimal("197501.50")   # 2×46000 + 68000 + 3×12500.50
 RETURN_REASON = "第3行单张纸胶印机的制造年月有误，请核实铭牌后修改。"
 CERT_NO = "JMI-PSI-2026-0777"
-CERT_VALID = TODAY + dt.timedelta(days=180)
-RECTIFY_END = TODAY + dt.timedelta(days=60)
+# Dates relative to today are read when the journey types them (the app's clock: this module
+# is imported before the app, in the server's own zone when run alone, and a run can go on past
+# 北京时间 midnight): certificate valid 180 days, 限期整改 for 60 days.
+CERT_DAYS, RECTIFY_DAYS = 180, 60
 RECTIFY_TEXT = "检验报告未附设备铭牌照片，检验记录不完整，限期整改。"
 
 
@@ -299,14 +300,16 @@ def journey(user, live, tmp_path):
     page.fill("[name=contact_mobile]", "")
     page.click("[name=contact_mobile]")
     kb.type("13809181234")
+    saved_in = dt.date.today().year
     ent.submit("button[data-transition=save]")
+    years = {saved_in, dt.date.today().year}  # the year the number was given in: either
     assert "暂存成功" in ent.flash(), ent.flash()
     m = re.search(r"/ue_entrustment/(\d+)$", page.url)
     assert m, page.url
     pk = int(m.group(1))
     assert ent.state_label() == "暂存"
     entrust_no = page.inner_text("[data-name=entrust_no]").strip()
-    assert re.fullmatch(rf"WT{TODAY.year}\d{{6}}", entrust_no), entrust_no
+    assert re.fullmatch(r"WT\d{10}", entrust_no) and int(entrust_no[2:6]) in years, entrust_no
     s = stored(live, pk)
     assert (s["status"], s["entrust_no"], s["consignee"]) == \
         ("draft", entrust_no, "陕西秦川精密机械有限公司")
@@ -446,6 +449,7 @@ def journey(user, live, tmp_path):
     assert stored(live, pk)["status"] == "accepted"
     pdf = tmp_path / "装运前检验证书.pdf"
     pdf.write_bytes(tiny_pdf())
+    cert_valid = dt.date.today() + dt.timedelta(days=CERT_DAYS)
     dialog = open_dialog(ins, "result")
     for label in ("检验结果", "检验机构证书编号", "证书有效期"):
         assert dialog.locator(f"label:has-text('{label}') .req").count() == 1, label
@@ -464,7 +468,7 @@ def journey(user, live, tmp_path):
     assert css(ipage, "#dlg-result input[name=input-result_file]", "backgroundColor") == YELLOW
     assert css(ipage, "#dlg-result input[name=input-cert_no]", "backgroundColor") == YELLOW
     dialog.locator("input[name=input-result_file]").set_input_files(str(pdf))
-    dialog.locator("input[name=input-valid_until]").fill(CERT_VALID.isoformat())
+    dialog.locator("input[name=input-valid_until]").fill(cert_valid.isoformat())
     assert missing.count() == 0
     ins.shot("ue-09-result-dialog", full_page=False)
     assert dialog.locator("button[type=submit]").inner_text().strip() == "提交"
@@ -472,13 +476,13 @@ def journey(user, live, tmp_path):
     assert "提交成功" in ins.flash(), ins.flash()
     assert ins.state_label() == "检验完成"
     assert ipage.inner_text("[data-name=inst_cert_no]").strip() == CERT_NO
-    assert ipage.inner_text("[data-name=cert_valid_until]").strip() == CERT_VALID.isoformat()
+    assert ipage.inner_text("[data-name=cert_valid_until]").strip() == cert_valid.isoformat()
     att = ipage.locator("#attachments tbody tr", has_text=pdf.name)
     assert att.count() == 1 and "检验结果" in att.inner_text()
     ins.shot("ue-10-inspected")
     s = stored(live, pk)
     assert s["status"] == "done" and s["completed_at"] is not None
-    assert (s["inst_cert_no"], s["cert_valid_until"]) == (CERT_NO, CERT_VALID)
+    assert (s["inst_cert_no"], s["cert_valid_until"]) == (CERT_NO, cert_valid)
     assert [f[:3] for f in s["files"]] == [("result", pdf.name, "pdf")]
     assert s["files"][0][3] == pdf.read_bytes()
 
@@ -508,16 +512,19 @@ def journey(user, live, tmp_path):
     cpage = cus.page
     one_line_navbar(cus)                             # nine menus
     menu(cus, "处置反馈", "处置反馈")
+    opened_on = dt.date.today()
     with cpage.expect_navigation():
         cpage.click(".list-toolbar a:has-text('新增')")
     assert cpage.url.endswith("/ue_disposal/new")
-    assert cpage.input_value("[name=start_on]") == TODAY.isoformat()
+    start = dt.date.fromisoformat(cpage.input_value("[name=start_on]"))
+    assert start in (opened_on, dt.date.today()), start  # today: the day the form was opened
+    rectify_end = start + dt.timedelta(days=RECTIFY_DAYS)
     cpage.select_option("[name=institution_id]", label=RHEIN)
     cpage.select_option("[name=disposal_type]", label="限期整改")
     cpage.locator("[name=end_on]").wait_for(state="visible")     # shown for 限期整改
     cpage.click("[name=notice_content]")
     cpage.keyboard.type(RECTIFY_TEXT)
-    cpage.fill("[name=end_on]", RECTIFY_END.isoformat())
+    cpage.fill("[name=end_on]", rectify_end.isoformat())
     cus.shot("ue-13-disposal-new", full_page=False)
     cus.submit("button[data-transition=issue]")
     assert any("是否下达" in d for d in cus.dialogs), cus.dialogs
@@ -525,8 +532,8 @@ def journey(user, live, tmp_path):
     assert cus.state_label() == "处置中"
     d = disposal_state(live, rhein)
     assert (d["status"], d["type"], d["end_on"], d["notice_content"]) == \
-        ("in_force", "rectify", RECTIFY_END, RECTIFY_TEXT)
-    assert (d["filing_type"], d["filing_until"]) == ("rectify", RECTIFY_END)
+        ("in_force", "rectify", rectify_end, RECTIFY_TEXT)
+    assert (d["filing_type"], d["filing_until"]) == ("rectify", rectify_end)
 
     # 6. 德国莱茵 is no longer offered; the public query shows its 限期整改
     ent.goto("/ue_entrustment/new")
@@ -538,7 +545,7 @@ def journey(user, live, tmp_path):
     rhein_row = list_row(page, RHEIN)
     assert rhein_row.count() == 1
     cells = [c.strip() for c in rhein_row.locator("td").all_inner_texts()]
-    assert "限期整改" in cells and RECTIFY_END.isoformat() in cells, cells
+    assert "限期整改" in cells and rectify_end.isoformat() in cells, cells
     assert "正常" in list_row(page, JAPAN).inner_text()
     assert list_row(page, "意大利欧洲技术检验公司").count() == 0            # 撤销备案
     assert "不予认可装运前检验结果" in list_row(page, "韩国产业技术检验院").inner_text()

@@ -258,8 +258,7 @@ def test_closing_a_tab_with_unsaved_edits_asks_first(user):
     page.evaluate("() => { document.querySelector('#page-tabs .page-tab.active .tab-close')"
                   ".click(); document.querySelector('#ui-dialog .js-ui-cancel').click(); }")
     page.wait_for_function("() => !document.querySelector('.modal-backdrop') &&"
-                           " !document.getElementById('ui-dialog').classList.contains('show')",
-                           timeout=5000)
+                           " !document.getElementById('ui-dialog').classList.contains('show')")
     assert active_tab(page) == new_tab and page.input_value("[name=number]")
     page.click("#page-tabs .page-tab.active .tab-close")
     confirm.wait_for(state="visible")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from models.me_licence import LicenceApplication, MeClearance
 
-from .helpers import created_id, flashes, get
+from .helpers import created_id, flashes, get, today_for_a_while
 
 
 def _licence(db, pk):
@@ -113,7 +113,7 @@ def test_a_clearance_is_neither_declared_nor_cleared_in_the_future(browser, db):
 
     c = browser("customs1")
     lic = _licence(db, 3)
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (today_for_a_while() + dt.timedelta(days=1)).isoformat()
     data = {"licence_no": lic.licence_no, "entry_id": "900120261000077777",
             "customs_code": "9001", "declared_on": "2026-11-02", "cleared_on": "2026-11-20"}
     for wrong in ({"declared_on": tomorrow}, {"cleared_on": tomorrow}):

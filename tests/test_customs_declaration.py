@@ -23,10 +23,24 @@ from models.base import Organisation
 from models.customs_declaration import CdDeclaration
 from models.customs_message import CdMessage
 
-from .helpers import get
+from .helpers import get, today_for_a_while
 
 DRAFT, UNDER_REVIEW, RETURNED, PASSED, RELEASED, BILL_ACCEPTED, OTHER_DRAFT = range(1, 8)
 API = "/api/v1/cd_declaration"
+
+
+def _seq_nos(db, *pks) -> list[str]:
+    """统一编号 of demo declarations, as the demo numbered them (E/I + the year it was loaded in
+    + a serial): never written out here, the year would be the one this was written in."""
+    numbers = [get(db, CdDeclaration, pk).seq_no for pk in pks]
+    db.rollback()  # nothing of the session's left open (a test writes through db.begin() next)
+    return numbers
+
+
+def _week_ago() -> str:
+    """What a list opening on the last seven days fills into 最近操作时间 起 — by the app's clock,
+    read clear of midnight so that the app answering next reads the same day."""
+    return (today_for_a_while() - dt.timedelta(days=7)).isoformat()
 
 
 def _create(client, data=None, status=201):
@@ -55,7 +69,7 @@ def _marks(client, pk, marks, status=200):
 
 
 # --- 报关单制单: menus, the eight kinds, the head from the company -------------------------------
-def test_each_entry_menu_opens_its_kind_and_creates_that_kind(browser):
+def test_each_entry_menu_opens_its_kind_and_creates_that_kind(browser, db):
     b = browser("enterprise1")
     home = b.get("/").get_data(as_text=True)
     for label, kind in (("出口报关单", "E_DEC"), ("出口备案清单", "E_BILL"),
@@ -69,9 +83,10 @@ def test_each_entry_menu_opens_its_kind_and_creates_that_kind(browser):
     status, html = b.text("/cd_declaration/new?kind=E_TRN")
     assert re.search(r'<option value="E_TRN"\s+selected>', html)
     # the list of a kind shows the declarations of that kind only
+    bill, released, passed = _seq_nos(db, BILL_ACCEPTED, RELEASED, PASSED)
     status, html = b.text("/cd_declaration/?kind=E_BILL")
-    assert "E20260000000000006" in html
-    assert "E20260000000000005" not in html and "I20260000000000004" not in html
+    assert bill in html
+    assert released not in html and passed not in html
 
 
 def test_the_consignor_is_the_company_and_cannot_be_changed(api, db):
@@ -170,16 +185,20 @@ def test_freight_and_insurance_follow_the_terms_of_sale(api):
     assert _act(c, rec["id"], "submit")["status"] == "under_review"
 
 
-def test_documents_required_by_the_goods_conditions_must_be_there(api):
+def test_documents_required_by_the_goods_conditions_must_be_there(api, db):
+    from models.me_licence import LicenceApplication
+
     c = api("enterprise1")
-    data = import_data("26-61-000001")
+    # the demo's first licence (yy-61-000001: the year's last digits, the year it was loaded in)
+    licence_no = get(db, LicenceApplication, 3).licence_no
+    data = import_data(licence_no)
     data["documents"] = []
     rec = _create(c, data)["result"]
     resp = c.post(f"{API}/{rec['id']}/action/submit", json={})
     assert resp.status_code == 422
     assert resp.json["errors"]["documents"] == [
         "第 1 项商品 8460121000 的监管条件要求随附单证：O 自动进口许可证(新旧机电产品)"]
-    _put(c, rec["id"], {"documents": [{"docu_code": "O", "cert_code": "26-61-000001"}]})
+    _put(c, rec["id"], {"documents": [{"docu_code": "O", "cert_code": licence_no}]})
     assert _act(c, rec["id"], "submit")["status"] == "under_review"
     # an export of apples needs the 电子底账 (B) but not the import-only codes
     apples = export_data()
@@ -363,6 +382,7 @@ def test_copy_is_a_new_draft_without_numbers_or_marks(api, db):
 # --- 报关单审核 list, 概要申报数据查询 ----------------------------------------------------------------
 def test_the_review_list_has_the_manuals_query_fields_and_buttons(browser, db):
     b = browser("reviewer1")
+    week_ago = _week_ago()
     status, html = b.text("/cd_declaration/screen/review/")
     assert status == 200
     for label in ("申报单号", "提运单号", "进出口标志", "审核状态", "申报地海关", "境内收发货人",
@@ -373,17 +393,17 @@ def test_the_review_list_has_the_manuals_query_fields_and_buttons(browser, db):
         assert re.search(rf">\s*(<i [^>]*></i>\s*)?{button}\s*<", html), button
     assert 'data-suffix="/visual_review"' in html
     # opens on the last seven days
-    week_ago = (dt.date.today() - dt.timedelta(days=7)).isoformat()
     assert f'name="updated_at__from" value="{week_ago}"' in html
-    assert "YB" in html and "E20260000000000002" in html
+    under_review, passed = _seq_nos(db, UNDER_REVIEW, PASSED)
+    assert "YB" in html and under_review in html
     # a declaration last touched a month ago is found by searching, not by the default list
     with db.begin():
         db.execute(update(CdDeclaration).where(CdDeclaration.id == PASSED).values(
             updated_at=dt.datetime.now() - dt.timedelta(days=30)))
     _s, html = b.text("/cd_declaration/screen/review/")
-    assert "I20260000000000004" not in html
+    assert passed not in html
     _s, html = b.text("/cd_declaration/screen/review/?_searched=1&ie_flag=I")
-    assert "I20260000000000004" in html
+    assert passed in html
     # only reviewers have it
     assert browser("enterprise1").get("/cd_declaration/screen/review/").status_code == 403
 
@@ -400,12 +420,13 @@ def test_send_from_the_review_list_declares_the_passed_ones(browser, db):
     assert get(db, CdDeclaration, UNDER_REVIEW).status == "under_review"
 
 
-def test_summary_declarations_open_on_the_last_seven_days(browser):
+def test_summary_declarations_open_on_the_last_seven_days(browser, db):
+    week_ago = _week_ago()
     status, html = browser("enterprise1").text("/cd_declaration/screen/summary/")
     assert status == 200 and "概要申报数据查询" in html
-    week_ago = (dt.date.today() - dt.timedelta(days=7)).isoformat()
     assert f'name="updated_at__from" value="{week_ago}"' in html
-    assert "E20260000000000006" in html and "E20260000000000005" not in html
+    bill, released = _seq_nos(db, BILL_ACCEPTED, RELEASED)
+    assert bill in html and released not in html
 
 
 # --- scope: another company's ids on every endpoint -----------------------------------------

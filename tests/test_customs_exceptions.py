@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from models.customs_declaration import CdDeclaration
 from models.customs_exception import CdDeclarationException, CdInventoryException
 
+from .helpers import today_for_a_while
 from .test_customs_sync import _declared_seq_no, _receipt, _sync
 
 API = "/api/v1/cd_declaration_exception"
@@ -224,7 +225,7 @@ def test_a_completion_date_is_not_in_the_future_and_the_history_names_the_states
     c = api("enterprise1")
     pk = _pk(_create(c))
     _act(c, pk, new_status="processing")
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (today_for_a_while() + dt.timedelta(days=1)).isoformat()
     refused = _act(c, pk, 422, new_status="done", done_on=tomorrow)
     assert "不能晚于今天" in refused["message"]
     assert _get(db, CdDeclarationException, pk).done_on is None

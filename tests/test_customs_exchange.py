@@ -75,14 +75,14 @@ def test_print_the_notices_customs_sent(api, browser):
 
 
 # --- the exchange message ------------------------------------------------------------------
-def test_the_message_is_the_decmessage_of_the_declaration(api):
+def test_the_message_is_the_decmessage_of_the_declaration(api, db):
     resp = api("enterprise1").get(f"{API}/{RELEASED}/message")
     assert resp.status_code == 200 and resp.mimetype == "application/xml"
     root = etree.fromstring(resp.data)
     schema = etree.XMLSchema(etree.parse(SCHEMA_PATH))
     assert schema.validate(root), schema.error_log
     head = root.find(f"{NS}DecHead")
-    assert head.findtext(f"{NS}SeqNo") == "E20260000000000005"
+    assert head.findtext(f"{NS}SeqNo") == get(db, CdDeclaration, RELEASED).seq_no
     assert head.findtext(f"{NS}EntryId") == "900120260000123456"
     assert head.findtext(f"{NS}IEFlag") == "E"
     assert head.findtext(f"{NS}TradeCodeScc") == "91610131MA6W2K3L3A"
@@ -213,7 +213,9 @@ def test_malformed_or_hostile_messages_are_refused(browser, db, data, message):
 
 def test_a_message_of_another_company_is_not_imported(api, browser, db):
     xml = api("enterprise1").get(f"{API}/{RELEASED}/message").data
-    xml = xml.replace(b"<SeqNo>E20260000000000005</SeqNo>", b"")
+    seq_no = get(db, CdDeclaration, RELEASED).seq_no  # the demo's: E + the year it was loaded
+    xml = xml.replace(f"<SeqNo>{seq_no}</SeqNo>".encode(), b"")
+    assert b"<SeqNo>" not in xml
     before = _count(db)
     html = _import(browser("enterprise2"), xml, "foreign.xml")
     assert "报文的境内收发货人（统一社会信用代码 91610131MA6W2K3L3A）不是本企业，不能导入" in html
@@ -277,13 +279,14 @@ def test_import_template_has_a_sheet_per_table_and_is_all_or_nothing(browser, db
     assert "序号 9 在第一个工作表中不存在" in html
 
 
-def test_list_export_of_the_checked_rows_or_the_whole_filtered_list(browser):
+def test_list_export_of_the_checked_rows_or_the_whole_filtered_list(browser, db):
     b = browser("enterprise1")
     resp = b.get(f"/cd_declaration/export?_ids={RELEASED},{DRAFT},{OTHER_DRAFT}")
     wb = load_workbook(io.BytesIO(resp.data))
     head = list(wb.worksheets[0].iter_rows(values_only=True))
     assert head[0][0] == "统一编号" and head[0][-1] == "序号"
-    assert sorted(r[0] for r in head[1:]) == ["E20260000000000001", "E20260000000000005"]
+    assert sorted(r[0] for r in head[1:]) == sorted(
+        get(db, CdDeclaration, pk).seq_no for pk in (DRAFT, RELEASED))
     goods = list(wb.worksheets[1].iter_rows(values_only=True))
     assert wb.worksheets[1].title == "商品信息" and len(goods) == 1 + 6
     assert {r[0] for r in goods[1:]} == {1, 2}
@@ -302,7 +305,9 @@ def test_generate_a_declaration_from_a_pre_approved_inventory(browser, api, db):
     dec = get(db, CdDeclaration, int(m.group(1)))
     inv = get(db, CdInventory, INV_APPROVED)
     assert dec.inventory_id == inv.id and dec.inv_no == inv.inv_no
-    assert re.fullmatch(r"QD900126I\d{9}", inv.inv_no)
+    # 清单编号: QD, 关区, the year's last two digits (the year the demo numbered it in, as its
+    # 统一编号 Q + yyyy tells), I, a serial
+    assert re.fullmatch(r"QD9001\d\dI\d{9}", inv.inv_no) and inv.inv_no[6:8] == inv.seq_no[3:5]
     assert (dec.kind, dec.manual_no, dec.trade_mode, dec.trade_country) == (
         "I_DEC", "C61012600001", "0615", "DEU")
     assert dec.company_id == inv.company_id and dec.status == "draft"

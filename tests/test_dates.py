@@ -8,12 +8,14 @@ import io
 
 from models.used_me import UeEntrustment
 
-from .helpers import get
+from .helpers import get, today_for_a_while
 from .test_used_me import INST1, PDF, _entrust
 
-TODAY = dt.date.today()
-YESTERDAY = (TODAY - dt.timedelta(days=1)).isoformat()
-NEXT_YEAR = (TODAY + dt.timedelta(days=365)).isoformat()
+
+# Days relative to today are worked out when a test types them, not when the module was
+# imported: a run going on past 北京时间 midnight made the module's "tomorrow" the app's today.
+def _days_from_today(days: int) -> str:
+    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
 
 
 def _accepted_entrustment(browser):
@@ -27,7 +29,7 @@ def _accepted_entrustment(browser):
 def test_an_expired_certificate_is_not_an_inspection_result(browser, db):
     inst, pk = _accepted_entrustment(browser)
     assert get(db, UeEntrustment, pk).status == "accepted"
-    for expired in ("2020-01-01", YESTERDAY):
+    for expired in ("2020-01-01", _days_from_today(-1)):
         resp = inst.post(f"/ue_entrustment/{pk}/do/result", data={
             "input-cert_no": "JMI-1", "input-valid_until": expired,
             "input-result_file": (io.BytesIO(PDF), "证书.pdf")},
@@ -37,7 +39,7 @@ def test_an_expired_certificate_is_not_an_inspection_result(browser, db):
         e = get(db, UeEntrustment, pk)
         assert e.status == "accepted" and e.inst_cert_no is None
     inst.post(f"/ue_entrustment/{pk}/do/result", data={
-        "input-cert_no": "JMI-2", "input-valid_until": NEXT_YEAR,
+        "input-cert_no": "JMI-2", "input-valid_until": _days_from_today(365),
         "input-result_file": (io.BytesIO(PDF), "证书.pdf")}, content_type="multipart/form-data")
     assert get(db, UeEntrustment, pk).status == "done"
 
@@ -54,7 +56,7 @@ def test_deadlines_and_validities_entered_lie_ahead(api, db):
     c = api("customs1")
     resp = c.post("/api/v1/ue_supervision_check/", json={
         "institution_id": INST1, "check_type": "file", "requirement": "提交检验记录",
-        "deadline": YESTERDAY})
+        "deadline": _days_from_today(-1)})
     assert resp.status_code == 422 and "不能早于今天" in resp.json["errors"]["deadline"][0]
     resp = c.post("/api/v1/ue_annual_report/", json={
         "institution_id": INST1, "year": 2021, "deadline": "2020-03-31"})
@@ -67,8 +69,9 @@ def test_a_date_of_manufacture_is_written_yyyy_mm_and_not_in_the_future(browser,
     line = {"__tables": "goods", "goods-0-hs_code": "8458110000", "goods-0-name": "车床",
             "goods-0-model": "QT-250", "goods-0-qty": "1", "goods-0-unit": "001",
             "goods-0-unit_price": "1000"}
+    next_year = today_for_a_while().year + 1  # not this year's January once midnight passes
     for bad, msg in (("2013/11", "格式应为 YYYY-MM"), ("2013-13", "格式应为 YYYY-MM"),
-                     (f"{TODAY.year + 1}-01", "不能晚于本月")):
+                     (f"{next_year}-01", "不能晚于本月")):
         resp = ent.post(f"/ue_entrustment/{pk}/do/save", data=dict(line, **{
             "goods-0-made_on": bad}))
         assert resp.status_code == 422, bad
@@ -84,7 +87,7 @@ def test_a_contract_is_not_signed_in_the_future(api, db):
 
     c = api("enterprise1")
     lic = get(db, LicenceApplication, 1)
-    tomorrow = (TODAY + dt.timedelta(days=1)).isoformat()
+    tomorrow = (today_for_a_while() + dt.timedelta(days=1)).isoformat()
     resp = c.put("/api/v1/me_licence_application/1", json={"version": lic.version, "contracts": [
         {"contract_no": "HT-1", "signed_on": tomorrow}]})
     assert resp.status_code == 422
@@ -92,11 +95,21 @@ def test_a_contract_is_not_signed_in_the_future(api, db):
 
 
 # --- the product's clock: 北京时间 whatever the server's zone (app/clock.py) ------------------
-def _beijing_minutes() -> set[str]:
+def _beijing_now() -> dt.datetime:
     from zoneinfo import ZoneInfo
 
-    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
-    return {(now + dt.timedelta(minutes=k)).strftime("%Y-%m-%d %H:%M") for k in (-1, 0, 1)}
+    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+
+
+def _beijing_minutes(since: dt.datetime) -> set[str]:
+    """Every minute (北京时间) from ``since`` to now — however long the requests in between
+    took (a minute either side of the check failed a save answered over a minute late)."""
+    now, minute = _beijing_now(), since.replace(second=0, microsecond=0)
+    minutes = set()
+    while minute <= now:
+        minutes.add(minute.strftime("%Y-%m-%d %H:%M"))
+        minute += dt.timedelta(minutes=1)
+    return minutes
 
 
 def test_a_saved_record_shows_the_time_in_beijing(browser, db):
@@ -106,12 +119,13 @@ def test_a_saved_record_shows_the_time_in_beijing(browser, db):
     from .helpers import new_draft
 
     b = browser("enterprise1")
+    before = _beijing_now()
     pk = new_draft(b)
     db.rollback()
     stored = get(db, LicenceApplication, pk).updated_at.strftime("%Y-%m-%d %H:%M")
-    assert stored in _beijing_minutes()
+    assert stored in _beijing_minutes(before)
     html = b.get(f"/me_licence_application/{pk}/history").get_data(as_text=True)
-    assert any(minute in html for minute in _beijing_minutes())
+    assert any(minute in html for minute in _beijing_minutes(before))
 
 
 def test_the_clock_is_beijing_on_a_server_in_utc_and_an_unknown_zone_refuses_to_start(

@@ -49,7 +49,7 @@ def run(cmd, cwd, env):
 
 # What a developer checks by hand after the guide, in the started app (run in the copy).
 CHECK = r'''
-import json, re, sys
+import datetime as dt, json, re, sys
 from app import create_app
 from app.cli import setup_database
 from tests.conftest import Api, Browser
@@ -69,7 +69,8 @@ bad = ent.post("/export_licence/new/do/save", data={"exporter": "西安精机", 
 seen["bad_input"] = [bad.status_code, "电话号码格式错误" in bad.get_data(as_text=True)]
 resp = ent.post("/export_licence/new/do/save", data={
     "exporter": "西安精机进出口有限公司", "contract_no": "HT-2026-118", "country": "DEU",
-    "valid_until": "2027-06-30", "phone": "029-88451234", "__tables": "goods",
+    "valid_until": (dt.date.today() + dt.timedelta(days=200)).isoformat(),  # not past
+    "phone": "029-88451234", "__tables": "goods",
     "goods-0-hs_code": "8457101000", "goods-0-name": "立式加工中心", "goods-0-amount": "52000.5",
     "goods-1-hs_code": "8466930000", "goods-1-name": "刀库", "goods-1-amount": "1000"})
 pk = int(resp.headers["Location"].rsplit("/", 1)[1])

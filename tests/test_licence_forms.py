@@ -148,7 +148,8 @@ def test_goods_must_be_in_the_catalogue_of_the_year(browser, db):
     data["goods-0-hs_code"] = "0101210010"
     resp = b.post(f"/me_licence_application/{pk}/do/save", data=data)
     assert resp.status_code == 422
-    assert "商品编码 0101210010 不在 2026 年度机电产品目录中" in resp.get_data(as_text=True)
+    assert f"商品编码 0101210010 不在 {HEAD['year']} 年度机电产品目录中" in resp.get_data(
+        as_text=True)
     assert get(db, LicenceApplication, pk).goods == []
 
 

@@ -57,15 +57,17 @@ def test_the_hint_under_a_field_follows_the_typing(user):
     assert "此项为必填项" in box.inner_text()
     # … typing a 7-digit number replaces that hint with the format error
     page.fill("[name=agent_mobile]", "1380918")
+    # (each wait as long as the context's own: a loaded machine answers the typing's …/computed
+    # later than the 5 seconds these waits had)
     page.wait_for_function("""() => !document.querySelector('.form-group[data-field=agent_mobile]')
-        .innerText.includes('此项为必填项')""", timeout=5000)
+        .innerText.includes('此项为必填项')""")
     assert box.locator(".field-error").count() == 1
     # an invalid 进口商编码 clears the 进口商名称 shown for the one before
     name = page.locator('.field-ro.computed[data-name="importer_name"]')
     page.fill("[name=importer_code]", "6101930123")
     page.wait_for_function("""() => document.querySelector(
-        '.field-ro.computed[data-name="importer_name"]').innerText.trim() !== ''""", timeout=5000)
+        '.field-ro.computed[data-name="importer_name"]').innerText.trim() !== ''""")
     page.fill("[name=importer_code]", "61019301234")
     page.wait_for_function("""() => document.querySelector(
-        '.field-ro.computed[data-name="importer_name"]').innerText.trim() === ''""", timeout=5000)
+        '.field-ro.computed[data-name="importer_name"]').innerText.trim() === ''""")
     assert name.inner_text().strip() == ""

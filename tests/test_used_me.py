@@ -35,7 +35,6 @@ from .helpers import created_id, flashes, get
 INST1, INST2, INST_NR, INST_RECTIFY, INST_REVOKED, INST_PENDING = 5, 6, 7, 8, 9, 10
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 EXE = b"MZ\x90\x00" + b"\x00" * 60
-TODAY = dt.date.today()
 
 ENTRUSTMENT = {
     "consignee": "陕西秦川精密机械有限公司", "entry_customs": "9001", "destination": "610000",
@@ -131,10 +130,13 @@ def test_a_revoked_institution_may_file_anew(browser, institution_user, db):
 @pytest.mark.parametrize("org,message", [
     (INST_NR, "不予认可处置期间不予重新备案"),
     (INST_RECTIFY, "请完成限期整改后重新备案"),
-    (INST1, "已有备案申请 BA2026000001 正在办理或有效，不能重复申请"),
+    (INST1, "已有备案申请 {filing_no} 正在办理或有效，不能重复申请"),
 ])
 def test_re_filing_is_refused_with_the_manuals_messages(browser, institution_user, db, org,
                                                          message):
+    # the demo's filing number, as the demo numbered it (BA + the year it was loaded in)
+    message = message.format(filing_no=db.scalar(select(UeInstitutionFiling.filing_no).where(
+        UeInstitutionFiling.institution_id == org).order_by(UeInstitutionFiling.id)))
     username = "institution1" if org == INST1 else institution_user(org, f"inst{org}")
     b = browser(username)
     before = db.scalar(select(func.count()).select_from(UeInstitutionFiling))
@@ -308,21 +310,22 @@ def test_entrustment_round_trip_with_return_and_result(browser, db):
     assert get(db, UeEntrustment, pk).status == "pending"
     inst.post(f"/ue_entrustment/{pk}/do/accept")
     assert get(db, UeEntrustment, pk).status == "accepted"
-    # 检验结果: a file, the certificate number and its validity
+    # 检验结果: a file, the certificate number and its validity (ahead of today, whenever today is)
+    valid = dt.date.today() + dt.timedelta(days=200)
     resp = inst.post(f"/ue_entrustment/{pk}/do/result", data={
-        "input-cert_no": "JMI-1", "input-valid_until": "2027-06-30",
+        "input-cert_no": "JMI-1", "input-valid_until": valid.isoformat(),
         "input-result_file": (io.BytesIO(EXE), "证书.pdf")}, content_type="multipart/form-data")
     assert resp.status_code == 422 and "内容不是允许的类型" in resp.get_data(as_text=True)
     resp = inst.post(f"/ue_entrustment/{pk}/do/result", data={
         "input-cert_no": "", "input-valid_until": ""}, content_type="multipart/form-data")
     assert resp.status_code == 422
     inst.post(f"/ue_entrustment/{pk}/do/result", data={
-        "input-cert_no": "JMI-PSI-2026-0999", "input-valid_until": "2027-06-30",
+        "input-cert_no": "JMI-PSI-2026-0999", "input-valid_until": valid.isoformat(),
         "input-result_file": (io.BytesIO(PDF), "装运前检验证书.pdf")},
         content_type="multipart/form-data")
     e = get(db, UeEntrustment, pk)
     assert (e.status, e.inst_cert_no, e.cert_valid_until) == (
-        "done", "JMI-PSI-2026-0999", dt.date(2027, 6, 30))
+        "done", "JMI-PSI-2026-0999", valid)
     att = db.scalar(select(Attachment).where(Attachment.entity == "ue_entrustment",
                                              Attachment.record_id == pk))
     assert att.slot == "result" and att.filename == "装运前检验证书.pdf"
@@ -335,9 +338,10 @@ def test_entrustment_round_trip_with_return_and_result(browser, db):
 def test_submit_checks_the_institution_again(browser, db):
     ent, customs = browser("enterprise1"), browser("customs1")
     pk = _entrust(ent, institution_id=str(INST2))
+    today = dt.date.today()
     d = created_id(customs.post("/ue_disposal/new/do/save", data={
         "institution_id": str(INST2), "disposal_type": "rectify", "notice_content": "限期整改",
-        "start_on": TODAY.isoformat(), "end_on": (TODAY + dt.timedelta(days=30)).isoformat()}))
+        "start_on": today.isoformat(), "end_on": (today + dt.timedelta(days=30)).isoformat()}))
     customs.post(f"/ue_disposal/{d}/do/issue")
     resp = ent.post(f"/ue_entrustment/{pk}/do/submit")
     assert resp.status_code == 422
@@ -375,23 +379,27 @@ def test_an_institution_cannot_edit_the_enterprises_data(browser, db):
 
 
 # --- 处置 -------------------------------------------------------------------------------------
-def _dispose(customs, org, kind, days=90, text="处置"):
+def _dispose(customs, org, kind, days=90, text="处置", start=None):
+    """A disposal of ``org`` issued by ``customs``, from ``start`` (today, read now: a module's
+    today went stale when a run went on past 北京时间 midnight) for ``days``."""
+    start = start or dt.date.today()
     pk = created_id(customs.post("/ue_disposal/new/do/save", data={
         "institution_id": str(org), "disposal_type": kind, "notice_content": text,
-        "start_on": TODAY.isoformat(),
-        "end_on": (TODAY + dt.timedelta(days=days)).isoformat() if days else ""}))
+        "start_on": start.isoformat(),
+        "end_on": (start + dt.timedelta(days=days)).isoformat() if days else ""}))
     customs.post(f"/ue_disposal/{pk}/do/issue")
     return pk
 
 
 def test_not_recognised_stops_entrustments_and_shows_in_the_public_query(browser):
     customs, ent = browser("customs1"), browser("enterprise1")
-    _dispose(customs, INST1, "not_recognised", 30)
+    start = dt.date.today()
+    _dispose(customs, INST1, "not_recognised", 30, start=start)
     html = ent.get("/ue_entrustment/new").get_data(as_text=True)
     assert "日本机械检验株式会社" not in _options(html, "institution_id")
     html = ent.get("/ue_institution_filing/screen/filed/?_searched=1&name_cn=日本").get_data(
         as_text=True)
-    end = (TODAY + dt.timedelta(days=30)).isoformat()
+    end = (start + dt.timedelta(days=30)).isoformat()
     assert "不予认可装运前检验结果" in html and end in html
     assert "处置通知" in _notice_titles(browser("institution1"))
 
@@ -514,7 +522,7 @@ def test_site_check_needs_no_files_unless_it_fails(browser, db):
 
 def test_annual_report_request_fill_and_read(browser, db):
     customs, inst = browser("customs1"), browser("institution1")
-    year = TODAY.year - 1
+    year = get(db, UeAnnualReport, 1).year  # the demo's report: of the year before it was loaded
     resp = customs.post("/ue_annual_report/new/do/save", data={
         "institution_id": str(INST1), "year": str(year)})
     assert resp.status_code == 422 and "年度的报告已在" in resp.get_data(as_text=True)
@@ -573,7 +581,8 @@ def test_api_entrustment_actions_and_print(api, db):
     res = {r["id"]: r for r in resp.json["results"]}
     assert res[2]["ok"] and not res[6]["ok"]
     resp = inst.post("/api/v1/ue_entrustment/3/action/result",
-                     data={"cert_no": "API-1", "valid_until": "2027-01-31",
+                     data={"cert_no": "API-1",
+                           "valid_until": (dt.date.today() + dt.timedelta(days=60)).isoformat(),
                            "result_file": (io.BytesIO(PDF), "result.pdf")},
                      content_type="multipart/form-data")
     assert resp.status_code == 200, resp.json
