@@ -19,14 +19,20 @@ from sqlalchemy import func, select
 from app.engine.listing import search_mode as _search_mode
 from models.customs_exception import CdDeclarationException
 
+from .helpers import today_for_a_while
 from .test_customs_exceptions import API, _create
 
 STATS = "/cd_declaration_exception/stats/"
-TODAY = dt.date.today()
+
+
+def _today() -> dt.date:
+    """Today by the app's clock when a test types it (not when the module was imported: a run
+    going on past 北京时间 midnight at a month's end counted the new month's rows as the old)."""
+    return today_for_a_while()
 
 
 def _month_ago(n: int) -> dt.date:
-    y, m = TODAY.year, TODAY.month - n
+    y, m = _today().year, _today().month - n
     while m < 1:
         y, m = y - 1, m + 12
     return dt.date(y, m, 1)
@@ -36,7 +42,7 @@ def _month_ago(n: int) -> dt.date:
 def data(api):
     """enterprise1: three 查验 (one import), one 退单 of last month; enterprise2: two 查验."""
     e1, e2 = api("enterprise1"), api("enterprise2")
-    this = TODAY.replace(day=1).isoformat()
+    this = _today().replace(day=1).isoformat()
     last = _month_ago(1).isoformat()
     for i, (kind, ie, day, post, pen) in enumerate([
             ("inspection", "E", this, "报关员", "Y"), ("inspection", "E", this, "报关员", "N"),
@@ -88,8 +94,8 @@ def test_customs_count_every_company_and_an_enterprise_its_own(browser, db, data
                                          "是": mine_count(db, company, penalised="Y")}
     assert _table(own, "by_post")["报关员"] == mine_count(db, company, duty_post="报关员")
     months = _table(own, "by_month")
-    assert months[TODAY.strftime("%Y-%m")] == mine_count(
-        db, company, since=TODAY.replace(day=1))
+    assert months[_today().strftime("%Y-%m")] == mine_count(
+        db, company, since=_today().replace(day=1))
 
 
 def mine_count(db, company, since=None, **where) -> int:
@@ -120,7 +126,7 @@ def test_filters_narrow_the_counts_and_bad_ones_are_told(browser, data):
     all_ = _table(b.get(STATS).get_data(as_text=True), "by_kind")
     imports = _table(b.get(STATS + "?ie_flag=I").get_data(as_text=True), "by_kind")
     assert imports == {"查验": 1}
-    since = TODAY.replace(day=1).isoformat()
+    since = _today().replace(day=1).isoformat()
     recent = _table(b.get(STATS + f"?occurred_on__from={since}").get_data(as_text=True),
                     "by_kind")
     assert recent.get("退单", 0) < all_["退单"]
@@ -325,7 +331,7 @@ def _nothing_after_this_month(db, model, name) -> None:
     """The demo data: no record of ``model`` dated after this month (what the charts assume)."""
     db.rollback()
     latest = db.scalar(select(func.max(getattr(model, name))))
-    assert latest is None or (latest.year, latest.month) <= (TODAY.year, TODAY.month)
+    assert latest is None or (latest.year, latest.month) <= (_today().year, _today().month)
 
 
 def test_a_range_open_to_the_end_of_the_calendar_shows_months_with_data_never_empty_years(
@@ -343,7 +349,7 @@ def test_a_range_open_to_the_end_of_the_calendar_shows_months_with_data_never_em
             _nothing_after_this_month(db, model, name)
             last12 = _last_months(12)
             since = _month_ago(2).isoformat()
-            yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+            yesterday = (_today() - dt.timedelta(days=1)).isoformat()
             for query, shown in (
                     (f"?{name}__to=9999-12-31", last12),
                     (f"?{name}__from=0001-01-01&{name}__to=9999-12-31", last12),
@@ -358,7 +364,7 @@ def test_a_range_open_to_the_end_of_the_calendar_shows_months_with_data_never_em
                                                  + [(2020, m) for m in range(1, 4)]]),
                     (f"?{name}__from=9999-01-01", []),
                     (f"?{name}__from=9999-01-01&{name}__to=9999-12-31", []),
-                    (f"?{name}__from={TODAY.isoformat()}&{name}__to={yesterday}", [])):
+                    (f"?{name}__from={_today().isoformat()}&{name}__to={yesterday}", [])):
                 resp = b.get(base + query)
                 assert resp.status_code == 200, (meta.resource, query, resp.status_code)
                 html = resp.get_data(as_text=True)
