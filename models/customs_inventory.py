@@ -92,11 +92,77 @@ def _existing_declarations(inv, session) -> list[CdDeclaration]:
         .order_by(CdDeclaration.id)))
 
 
+def _parts(inv) -> list[list]:
+    """The inventory's goods as the declarations carry them: in their order, MAX_GOODS (50) a
+    declaration — part 1 the first 50 lines, part 2 the next … (one part for none)."""
+    goods = list(inv.goods)
+    return [goods[i:i + MAX_GOODS] for i in range(0, len(goods), MAX_GOODS)] or [[]]
+
+
+def _note(inv, part: int, parts: int, first: int, last: int) -> str:
+    """The line a generated declaration's history starts with (its 新增 entry)."""
+    source = inv.inv_no or inv.seq_no
+    if parts == 1:
+        return _("由核注清单 %(no)s 生成", no=source)
+    return _("由核注清单 %(no)s 生成（第 %(part)s 份，共 %(parts)s 份：清单商品第 %(first)s 至 "
+             "%(last)s 项）", no=source, part=part, parts=parts, first=first, last=last)
+
+
+def _part_of_notes(inv, parts: list[list]) -> dict[str, int]:
+    """Part by the note its 新增 entry was written with, in each language of the product: how
+    the declarations generated before they were marked with their part are told apart."""
+    from flask import current_app
+    from flask_babel import force_locale
+
+    found = {}
+    for locale in current_app.config.get("LANGUAGES") or ("zh_CN",):
+        with force_locale(locale):
+            for n, lines in enumerate(parts, start=1):
+                first = (n - 1) * MAX_GOODS + 1
+                found[_note(inv, n, len(parts), first, first + len(lines) - 1)] = n
+    return found
+
+
+def _generated_parts(inv, session, decs, parts) -> dict[int, int | None]:
+    """Declaration id -> the part of the inventory it was generated as (None: not known — a
+    declaration linked otherwise): read from its 新增 entry, which keeps the part."""
+    from app.engine.history import FlowEntry
+
+    if not decs:
+        return {}
+    entries = session.scalars(select(FlowEntry).where(
+        FlowEntry.entity == CdDeclaration.meta().resource, FlowEntry.transition == "create",
+        FlowEntry.record_id.in_([d.id for d in decs])).order_by(FlowEntry.id))
+    by_note = None
+    found: dict[int, int | None] = {d.id: None for d in decs}
+    for e in entries:
+        part = (e.inputs or {}).get("inventory_part")
+        if part is None and e.opinion:
+            by_note = _part_of_notes(inv, parts) if by_note is None else by_note
+            part = by_note.get(e.opinion)
+        if found.get(e.record_id) is None and isinstance(part, int):
+            found[e.record_id] = part
+    return found
+
+
+def _missing_parts(inv, session) -> tuple[list[int], list[CdDeclaration]]:
+    """(the parts no declaration of the inventory stands for — never generated, or their
+    draft deleted —, the declarations still there).  A declaration whose part is not known
+    stands for every part: nothing is generated twice."""
+    parts = _parts(inv)
+    decs = _existing_declarations(inv, session)
+    known = _generated_parts(inv, session, decs, parts)
+    if any(part is None for part in known.values()):
+        return [], decs
+    return [n for n in range(1, len(parts) + 1) if n not in set(known.values())], decs
+
+
 def _not_generated_yet(inv, ctx):
-    """Once only (the inventory's row is locked while this is asked and the declarations
-    made): every declaration generated from it is named."""
-    decs = _existing_declarations(inv, ctx.session)
-    if decs:
+    """Once per part (the inventory's row is locked while this is asked and the declarations
+    made): refused when every part has its declaration — each is named; a part whose draft
+    was deleted may be generated again."""
+    missing, decs = _missing_parts(inv, ctx.session)
+    if decs and not missing:
         return _("该核注清单已生成报关单 %(no)s", no=_("、").join(
             str(d.seq_no or d.id) for d in decs))
     return None
@@ -112,31 +178,37 @@ def _generate_declaration(inv, ctx):
     """生成报关单: new draft declarations of the enterprise with the inventory's head and goods,
     linked to it; the user is taken to the first.  A declaration holds at most MAX_GOODS (50)
     goods lines: an inventory of more makes several, its lines in their order, MAX_GOODS each —
-    none left out — each weighing what its own lines weigh."""
+    none left out — each weighing what its own lines weigh.  Generated again after some of
+    those drafts were deleted, it makes only the missing parts; each declaration's 新增 entry
+    keeps the part it is (``inputs``: inventory_part)."""
     from app.engine.history import add_flow_entry
 
     session, actor = ctx.session, ctx.actor
     goods = list(inv.goods)
-    parts = [goods[i:i + MAX_GOODS] for i in range(0, len(goods), MAX_GOODS)] or [[]]
-    source = inv.inv_no or inv.seq_no
+    parts = _parts(inv)
+    missing, kept = _missing_parts(inv, session)
     made = []
-    for n, lines in enumerate(parts, start=1):
+    for n in missing:
+        lines = parts[n - 1]
         dec = _declaration_of(session, actor, inv, lines)
         first = (n - 1) * MAX_GOODS + 1
-        note = (_("由核注清单 %(no)s 生成", no=source) if len(parts) == 1 else
-                _("由核注清单 %(no)s 生成（第 %(part)s 份，共 %(parts)s 份：清单商品第 %(first)s 至 "
-                  "%(last)s 项）", no=source, part=n, parts=len(parts), first=first,
-                  last=first + len(lines) - 1))
-        add_flow_entry(session, dec, "create", None, dec.status, actor, note)
+        add_flow_entry(session, dec, "create", None, dec.status, actor,
+                       _note(inv, n, len(parts), first, first + len(lines) - 1),
+                       inputs={"inventory_part": n})
         made.append(dec)
     ctx.new_record = made[0]
-    if len(made) == 1:
+    nos = _("、").join(d.seq_no for d in made)
+    if kept:
+        ctx.messages.append(_(
+            "已重新生成缺少的第 %(parts)s 份报关单 %(nos)s（共 %(total)s 份，已有的报关单 %(kept)s "
+            "未重复生成），请补充表头信息后暂存", parts=_("、").join(str(n) for n in missing),
+            nos=nos, total=len(parts), kept=_("、").join(str(d.seq_no or d.id) for d in kept)))
+    elif len(made) == 1:
         ctx.messages.append(_("已生成报关单 %(no)s，请补充表头信息后暂存", no=made[0].seq_no))
     else:
         ctx.messages.append(_(
             "核注清单共 %(count)s 项商品，报关单最多 %(max)s 项，已生成 %(n)s 份报关单 %(nos)s，"
-            "请补充表头信息后暂存", count=len(goods), max=MAX_GOODS, n=len(made),
-            nos=_("、").join(d.seq_no for d in made)))
+            "请补充表头信息后暂存", count=len(goods), max=MAX_GOODS, n=len(made), nos=nos))
 
 
 def _declaration_of(session, actor, inv, lines) -> CdDeclaration:

@@ -699,10 +699,10 @@ def test_a_revocations_step_reads_in_the_readers_language(browser):
     html = customs.get(f"/ue_disposal/{pk}").get_data(as_text=True)
     number = re.search(r"CZ\d{9}", html).group(0)
     html = customs.get("/ue_institution_filing/2/history").get_data(as_text=True)
-    assert f"Opinion: Disposal No.: {number}" in html
+    assert f"Disposal No.: {number}" in html and "Opinion: Disposal No." not in html
     assert "处置" not in html and "撤销备案" not in html
     html = browser("customs1").get("/ue_institution_filing/2/history").get_data(as_text=True)
-    assert f"意见：处置编号：{number}" in html
+    assert f"处置编号：{number}" in html and "意见：处置编号" not in html
     # the demo's revoked filing too
     html = customs.get("/ue_institution_filing/5/history").get_data(as_text=True)
     assert "Disposal No.: CZ" in html and "处置" not in html

@@ -56,19 +56,92 @@ class FlowEntry(Model):
     def opinion_text(self) -> str:
         """The typed opinion, or the step's inputs as "label：value" with each input's label
         and each chosen option (处理中, not processing) in the reader's language (older
-        entries keep the text they were written with)."""
-        if self.opinion or not self.inputs:
-            return self.opinion or ""
+        entries, which stored them as text, with the input's label in the reader's language
+        too; any other text as it was written)."""
+        typed, items = self._opinion()
+        if typed:
+            return self.opinion
+        return _joined(items)
+
+    @property
+    def opinion_items(self) -> list[tuple[str, str]]:
+        """What the step recorded as (label, text), each under its own label once, in the
+        reader's language: a typed opinion under the step's label for it (审核意见, 退回意见 …;
+        意见 when it has none); what the step asked for under each input's label (退回原因,
+        协调结果 …), a chosen option by its label.  An older entry that stored what the step
+        asked for as text starting with the input's label (退回原因：…, in the language of
+        whoever wrote it) is shown under that label, not under 意见 as well."""
+        return self._opinion()[1]
+
+    @property
+    def opinion_line(self) -> str:
+        """The opinion as one line of the timeline: "审核意见：…", "退回原因：…" — each label
+        once (the text an input recorded already carries its label)."""
+        return _joined(self.opinion_items)
+
+    def _opinion(self) -> tuple[bool, list[tuple[str, str]]]:
+        """(typed by a person, opinion_items) — worked out once per entry and language."""
+        from .i18n import translations
+
+        key = (self.opinion, str(self.inputs), id(translations()))
+        cached = self.__dict__.get("_shown_opinion")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        t = self._transition()
+        inputs = list(t.inputs) if t is not None else []
+        if self.opinion:
+            found = _written_with_label(self.opinion, inputs)
+            typed = found is None
+            items = [found or (
+                str(t.opinion_label) if t is not None and t.opinion_label else gettext("意见"),
+                self.opinion)]
+        else:
+            by_name = {inp.name: inp for inp in inputs}
+            typed = False
+            items = [(str(by_name[name].label), str(by_name[name].label_of(value)))
+                     if name in by_name else (name, str(value))
+                     for name, value in (self.inputs or {}).items()]
+        self.__dict__["_shown_opinion"] = (key, (typed, items))
+        return typed, items
+
+    def _transition(self):
         from .record import REGISTRY
         from .workflow import find_transition
 
         model = REGISTRY.get(self.entity)
-        t = find_transition(model, self.transition) if model is not None else None
-        inputs = {inp.name: inp for inp in (t.inputs if t is not None else ())}
-        return gettext("；").join(
-            gettext("%(label)s：%(value)s", label=inputs[name].label if name in inputs else name,
-                    value=inputs[name].label_of(value) if name in inputs else value)
-            for name, value in self.inputs.items())
+        return find_transition(model, self.transition) if model is not None else None
+
+
+def _joined(items) -> str:
+    return gettext("；").join(gettext("%(label)s：%(value)s", label=label, value=value)
+                             for label, value in items)
+
+
+# How "%(label)s：%(value)s" separates a label from its value, in the product's languages.
+_LABEL_SEPARATORS = ("：", ": ", ":")
+
+
+def _written_with_label(text: str, inputs) -> tuple[str, str] | None:
+    """(the input's label in the reader's language, the rest) when an older entry's text
+    starts with the label of one of the step's inputs, in any of the product's languages."""
+    from flask import current_app, has_app_context
+    from flask_babel import force_locale
+
+    candidates = [inp for inp in inputs if inp.widget != "file" and not inp.secret]
+    if not candidates:
+        return None
+    locales = list(current_app.config.get("LANGUAGES") or ()) if has_app_context() else []
+    for inp in candidates:
+        written = set()
+        for locale in locales:
+            with force_locale(locale):
+                written.add(str(inp.label))
+        written.add(str(inp.label))
+        for label in written:
+            for sep in _LABEL_SEPARATORS:
+                if text.startswith(label + sep) and len(text) > len(label) + len(sep):
+                    return str(inp.label), text[len(label) + len(sep):].strip()
+    return None
 
 
 class FieldChange(Model):

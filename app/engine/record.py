@@ -25,6 +25,7 @@ from .fields import (
     Section,
     needs_search_index,
 )
+from .i18n import gettext
 
 REGISTRY: dict[str, type[Record]] = {}
 
@@ -93,10 +94,19 @@ class Record(_Bookkeeping, Model):
         return m
 
     def caption(self) -> str:
-        """How the record is named in messages and headings (its number, name …)."""
+        """How the record is named in messages and headings (its number, name …), in the
+        reader's language.  Most uses put the record type's name before it (核注清单 Q2026…,
+        "%(title)s 已删除" with the type's name and this), so it does not repeat that name: a
+        saved record whose number is not given yet reads （未编号） — not its database id,
+        which means nothing to a user.  A record not saved yet has no caption; a record type
+        that declares no title field at all is still named by its id."""
         meta = self.meta()
-        value = getattr(self, meta.title_field, None) if meta.title_field else None
-        return str(value) if value else f"#{self.id}" if self.id else ""
+        if not meta.title_field:
+            return f"#{self.id}" if self.id else ""
+        value = getattr(self, meta.title_field, None)
+        if value:
+            return str(value)
+        return gettext("（未编号）") if self.id else ""
 
     @property
     def status_label(self) -> str:
